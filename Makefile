@@ -1,0 +1,90 @@
+# tuna - Linux containers from scratch, one step at a time.
+#
+#   make              build every step into bin/NN-name (static)
+#   sudo make check   install what the tests need, then run every suite
+#   sudo make lab     install what the labs need, then replay the blog post
+#   make deps         install (Debian/Ubuntu) or list what labs and tests need
+#   make sanitize     build with ASan+UBSan into bin-sanitize/ and run the suite
+#   make install      PREFIX=/usr/local DESTDIR= : binaries, labs and docs
+#   make clean
+#
+# A new step needs no edit here: every folder steps/NN-name/ becomes
+# bin/NN-name, built from all the .c files in it plus libtuna (common/).
+
+CC      ?= gcc
+CFLAGS  ?= -O2
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2
+ALL_CFLAGS := -std=gnu11 $(WARN) -Icommon -MMD -MP $(CFLAGS)
+LDFLAGS ?=
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+STEPS   := $(notdir $(wildcard steps/[0-9][0-9]-*))
+COMMON  := $(wildcard common/*.c)
+
+# Two flavours of the same sources: the real static build, and a sanitized
+# one (ASan cannot link statically, so that one is dynamic).
+BIN     := bin
+OBJ     := build/static
+SAN_BIN := bin-sanitize
+SAN_OBJ := build/sanitize
+SAN_FLAGS := -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+
+.PHONY: all check lab deps sanitize install clean exercise
+all: $(addprefix $(BIN)/,$(STEPS))
+
+# --- the static build -------------------------------------------------------
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(OBJ)/libtuna.a: $(COMMON:%.c=$(OBJ)/%.o)
+	$(AR) rcs $@ $^
+
+# bin/NN-name from steps/NN-name/*.c; .SECONDEXPANSION lets each step list
+# its own sources.
+.SECONDEXPANSION:
+$(BIN)/%: $$(addprefix $(OBJ)/,$$(subst .c,.o,$$(wildcard steps/$$*/*.c))) $(OBJ)/libtuna.a
+	@mkdir -p $(BIN)
+	$(CC) -static $(LDFLAGS) -o $@ $^ -lm
+
+# --- the sanitized build ----------------------------------------------------
+$(SAN_OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(SAN_OBJ)/libtuna.a: $(COMMON:%.c=$(SAN_OBJ)/%.o)
+	$(AR) rcs $@ $^
+
+$(SAN_BIN)/%: $$(addprefix $(SAN_OBJ)/,$$(subst .c,.o,$$(wildcard steps/$$*/*.c))) $(SAN_OBJ)/libtuna.a
+	@mkdir -p $(SAN_BIN)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ -lm
+
+# --- what users run -----------------------------------------------------------
+deps:
+	./labs/deps.sh
+
+check: deps all
+	./tests/run
+
+lab: deps all
+	./labs/all.sh
+
+# make exercise N=01: check the student's own work for step 01.
+exercise: all
+	./labs/exercises/run $(N)
+
+sanitize: deps all $(addprefix $(SAN_BIN)/,$(STEPS))
+	TUNA_BIN=$(CURDIR)/$(SAN_BIN) ./tests/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tuna
+	install -m 755 $(addprefix $(BIN)/,$(STEPS)) $(DESTDIR)$(PREFIX)/bin/
+	cp -R labs docs $(DESTDIR)$(PREFIX)/share/tuna/
+
+clean:
+	rm -rf $(BIN) $(SAN_BIN) build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

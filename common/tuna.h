@@ -1,0 +1,26 @@
+/*
+ * tuna.h - libtuna, the few pieces every step needs.
+ *
+ *   errors.h   die(), hint(), exit statuses, the undo stack
+ *   explain.h  the -x/--explain trace
+ *   parse.h    sizes, percentages, durations, IPv4 CIDR, interface names, PIDs
+ *   file.h     small files in /proc, /sys and cgroupfs
+ *   json.h     --json output
+ *   syscalls.h calls glibc lacks
+ *
+ * No step logic lives here.
+ */
+#ifndef TUNA_H
+#define TUNA_H
+
+#include "errors.h"
+#include "explain.h"
+#include "file.h"
+#include "json.h"
+#include "parse.h"
+#include "syscalls.h"
+
+/* Printed by every step's --version. */
+#define TUNA_VERSION "0.1.0"
+
+#endif

@@ -1,0 +1,153 @@
+# shellcheck shell=bash
+# tests/lib.sh - what every shunit2 suite in tests/ shares.
+#
+# A suite is tests/test_NAME.sh:
+#
+#   #!/usr/bin/env bash
+#   . "$(dirname "$0")/lib.sh"
+#   test_cpu_hog_uses_a_whole_core() {
+#       require_root || return 0
+#       ...
+#   }
+#   . "$SHUNIT2"
+#
+# Rules this file keeps for every suite:
+# - A test that cannot run here calls a require_* (or skip_test) and returns
+#   0.  The skip is counted and its reason printed; with TUNA_MUST_RUN=1 (CI)
+#   a skip is a failure, so nothing passes by not running.
+# - Everything a test makes is registered with on_cleanup right after it is
+#   made; tearDown runs the list newest first, also when the test failed.
+# - Suites do not define setUp/tearDown/oneTimeSetUp/oneTimeTearDown; they
+#   define suite_setup, suite_teardown, test_setup if they need them.
+
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TUNA_ROOT=$(cd "$TESTS_DIR/.." && pwd)
+TUNA_BIN=${TUNA_BIN:-$TUNA_ROOT/bin}
+SHUNIT2=${SHUNIT2:-$(command -v shunit2 || echo /usr/share/shunit2/shunit2)}
+# shunit2 takes the suite's name from $0; keep it for messages.
+SUITE_NAME=$(basename "$0" .sh)
+export TUNA_ROOT TUNA_BIN
+
+# Each test's private scratch directory, removed by tearDown.
+TEST_TMP=
+# The cleanup commands of the running test, one per line, run newest first.
+CLEANUPS=()
+SKIPPED_TESTS=0
+
+# --- skipping ---------------------------------------------------------------
+
+# skip_test REASON: this test cannot run here.  Returns 1 so a test can write
+# `require_root || return 0`.
+skip_test() {
+    if [ "${TUNA_MUST_RUN:-0}" = 1 ]; then
+        fail "cannot run here, and TUNA_MUST_RUN=1 forbids skipping: $1"
+    else
+        echo "SKIP: $1"
+        SKIPPED_TESTS=$((SKIPPED_TESTS + 1))
+        startSkipping
+    fi
+    return 1
+}
+
+require_root() {
+    [ "$(id -u)" = 0 ] || skip_test "requires root"
+}
+
+# require_command CMD [PACKAGE]
+require_command() {
+    command -v "$1" >/dev/null 2>&1 ||
+        skip_test "requires $1 (Debian package ${2:-$1}; make deps installs it)"
+}
+
+# require_feature DESCRIPTION PROBE-COMMAND...: skip unless the probe succeeds.
+require_feature() {
+    local what=$1
+    shift
+    "$@" >/dev/null 2>&1 || skip_test "this machine lacks $what"
+}
+
+# --- cleanup ----------------------------------------------------------------
+
+# on_cleanup CMD [ARGS...]: run at tearDown, newest first; errors ignored.
+on_cleanup() {
+    local quoted
+    quoted=$(printf '%q ' "$@")
+    CLEANUPS+=("$quoted")
+}
+
+run_cleanups() {
+    local i
+    for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
+        eval "${CLEANUPS[$i]}" >/dev/null 2>&1 || true
+    done
+    CLEANUPS=()
+}
+
+# --- names ------------------------------------------------------------------
+
+# unique_name PREFIX: a name no other test or run uses, short enough for an
+# interface name (15 bytes) when PREFIX is at most 5 bytes.
+unique_name() {
+    printf '%s%x%04x' "$1" $(($$ % 4096)) $((RANDOM % 65536))
+}
+
+# --- running the tools ------------------------------------------------------
+
+# run_tool OUT ERR CMD [ARGS...]: run a command, its stdout and stderr into
+# files; sets RC.  Never fails the test by itself.
+run_capture() {
+    local out=$1 err=$2
+    shift 2
+    RC=0
+    "$@" >"$out" 2>"$err" || RC=$?
+}
+
+# assert_bad_input EXPECTED_STATUS CMD [ARGS...]: the command must exit with
+# that status, not be killed by a signal, and say so in exactly one line on
+# stderr that starts with the tool's name.
+assert_one_line_failure() {
+    local expected=$1
+    shift
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$@"
+    assertEquals "exit status of: $*" "$expected" "$RC"
+    assertEquals "stderr lines of: $* ($(cat "$TEST_TMP/err"))" 1 \
+        "$(wc -l <"$TEST_TMP/err")"
+    assertTrue "message names the tool: $(cat "$TEST_TMP/err")" \
+        "grep -q '^[0-9][0-9]-[a-z-]*: ' '$TEST_TMP/err'"
+}
+
+# --- network sandboxes --------------------------------------------------------
+
+# netns_add NAME: a network namespace of the test's own, removed at tearDown.
+netns_add() {
+    ip netns add "$1" || return 1
+    on_cleanup ip netns delete "$1"
+    ip -n "$1" link set lo up
+}
+
+# --- shunit2 hooks ------------------------------------------------------------
+
+oneTimeSetUp() {
+    if declare -F suite_setup >/dev/null; then suite_setup; fi
+}
+
+setUp() {
+    TEST_TMP=$(mktemp -d "/tmp/tuna-test.XXXXXX")
+    on_cleanup rm -rf "$TEST_TMP"
+    if declare -F test_setup >/dev/null; then test_setup; fi
+}
+
+tearDown() {
+    run_cleanups
+    endSkipping
+}
+
+oneTimeTearDown() {
+    if declare -F suite_teardown >/dev/null; then suite_teardown; fi
+    # tests/run adds these up into its closing line.
+    if [ -n "${TUNA_RESULTS:-}" ]; then
+        # shellcheck disable=SC2154  # shunit2's own counters
+        echo "$SUITE_NAME $__shunit_testsTotal $__shunit_testsFailed $SKIPPED_TESTS" \
+            >>"$TUNA_RESULTS"
+    fi
+}
