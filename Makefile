@@ -33,6 +33,8 @@ SAN_FLAGS := -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 
 .PHONY: all check lab deps sanitize install clean exercise
+# Keep the objects: make would otherwise delete them as intermediates.
+.SECONDARY:
 all: $(addprefix $(BIN)/,$(STEPS))
 
 # --- the static build -------------------------------------------------------
