@@ -64,11 +64,17 @@ $(SAN_BIN)/%: $$(addprefix $(SAN_OBJ)/,$$(subst .c,.o,$$(wildcard steps/$$*/*.c)
 	@mkdir -p $(SAN_BIN)
 	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ -lm
 
+# --- test helpers: small programs the suites run against libtuna ------------
+UNIT := build/unit
+$(UNIT)/parse-probe: tests/unit/parse_probe.c $(OBJ)/libtuna.a
+	@mkdir -p $(UNIT)
+	$(CC) $(ALL_CFLAGS) -o $@ $^
+
 # --- what users run -----------------------------------------------------------
 deps:
 	./labs/deps.sh
 
-check: deps all
+check: deps all $(UNIT)/parse-probe
 	./tests/run
 
 lab: deps all
@@ -78,7 +84,7 @@ lab: deps all
 exercise: all
 	./labs/exercises/run $(N)
 
-sanitize: deps all $(addprefix $(SAN_BIN)/,$(STEPS))
+sanitize: deps all $(UNIT)/parse-probe $(addprefix $(SAN_BIN)/,$(STEPS))
 	TUNA_BIN=$(CURDIR)/$(SAN_BIN) ./tests/run
 
 install: all

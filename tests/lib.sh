@@ -33,6 +33,8 @@ TEST_TMP=
 # The cleanup commands of the running test, one per line, run newest first.
 CLEANUPS=()
 SKIPPED_TESTS=0
+RESULTS_WRITTEN=0
+SHUNIT_COLOR=${SHUNIT_COLOR:-none}
 
 # --- skipping ---------------------------------------------------------------
 
@@ -144,8 +146,10 @@ tearDown() {
 
 oneTimeTearDown() {
     if declare -F suite_teardown >/dev/null; then suite_teardown; fi
-    # tests/run adds these up into its closing line.
-    if [ -n "${TUNA_RESULTS:-}" ]; then
+    # tests/run adds these up into its closing line.  shunit2 may call this
+    # hook a second time from its exit trap: count once.
+    if [ -n "${TUNA_RESULTS:-}" ] && [ "$RESULTS_WRITTEN" = 0 ]; then
+        RESULTS_WRITTEN=1
         # shellcheck disable=SC2154  # shunit2's own counters
         echo "$SUITE_NAME $__shunit_testsTotal $__shunit_testsFailed $SKIPPED_TESTS" \
             >>"$TUNA_RESULTS"
