@@ -1,0 +1,508 @@
+/*
+ * nl.c - netlink in one place.  See nl.h.
+ *
+ * The reply loop follows what iproute2 (lib/libnetlink.c) and libmnl
+ * (src/callback.c) check: the port id and sequence number of every
+ * message, MSG_TRUNC, NLMSG_ERROR as a negative errno, and the extended
+ * ACK attributes after the echoed request.  Man pages: netlink(7),
+ * rtnetlink(7); kernel: Documentation/userspace-api/netlink/intro.rst.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "explain.h"
+#include "nl.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+/*
+ * Big enough for any one datagram the kernel sends us.  A dump fills each
+ * datagram up to the size of the buffer we read with (netlink(7)), and 32
+ * KiB is what iproute2 uses.  A datagram larger than this is refused
+ * (MSG_TRUNC), never half-read.
+ */
+#define NL_RECEIVE_MAX 32768
+
+/* --- the socket --------------------------------------------------------- */
+
+int nl_open(struct nl_socket *nl, int protocol)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK };
+	socklen_t addr_len = sizeof(addr);
+	int one = 1, err;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->protocol = protocol;
+	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+	if (nl->fd < 0)
+		return -errno;
+	/* Ask the kernel to say *why* when it refuses (NLMSGERR_ATTR_MSG). */
+	if (setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0)
+		goto fail;
+	/* nl_pid 0: the kernel picks our port id; getsockname() tells us which,
+	 * so replies can be checked against it. */
+	if (bind(nl->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    getsockname(nl->fd, (struct sockaddr *)&addr, &addr_len) < 0)
+		goto fail;
+	nl->portid = addr.nl_pid;
+	/* Sequence numbers start somewhere recognisable in strace output. */
+	nl->seq = (uint32_t)getpid() << 8;
+	return 0;
+fail:
+	err = -errno;
+	close(nl->fd);
+	nl->fd = -1;
+	return err;
+}
+
+void nl_close(struct nl_socket *nl)
+{
+	if (nl->fd >= 0)
+		close(nl->fd);
+	nl->fd = -1;
+}
+
+/* --- building a request ------------------------------------------------- */
+
+void nl_request_init(struct nl_request *req, uint16_t type, uint16_t flags,
+		     const void *header, size_t header_len)
+{
+	memset(req, 0, sizeof(*req));
+	req->hdr.nlmsg_len = NLMSG_HDRLEN;
+	req->hdr.nlmsg_type = type;
+	req->hdr.nlmsg_flags = NLM_F_REQUEST | flags;
+	nl_put_bytes(req, header, header_len);
+}
+
+void *nl_request_header(struct nl_request *req)
+{
+	return req->data;
+}
+
+/* The end of what is written so far, where the next bytes go. */
+static unsigned char *request_tail(struct nl_request *req)
+{
+	return (unsigned char *)&req->hdr + req->hdr.nlmsg_len;
+}
+
+/* Is there room for LEN more bytes (padded)?  If not, remember it. */
+static int request_room(struct nl_request *req, size_t len)
+{
+	if (req->overflow ||
+	    req->hdr.nlmsg_len + NLMSG_ALIGN(len) > sizeof(req->hdr) + sizeof(req->data)) {
+		req->overflow = 1;
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+int nl_put_bytes(struct nl_request *req, const void *data, size_t len)
+{
+	if (request_room(req, len) < 0)
+		return -EMSGSIZE;
+	/* NULL DATA leaves zeroes, as is the padding: init zeroed it all. */
+	if (data)
+		memcpy(request_tail(req), data, len);
+	req->hdr.nlmsg_len += NLMSG_ALIGN(len);
+	return 0;
+}
+
+int nl_put_attr(struct nl_request *req, uint16_t type, const void *data, size_t len)
+{
+	struct nlattr *a;
+
+	if (len > UINT16_MAX - NLA_HDRLEN || request_room(req, NLA_HDRLEN + len) < 0) {
+		req->overflow = 1;
+		return -EMSGSIZE;
+	}
+	a = (struct nlattr *)request_tail(req);
+	/* nla_len counts the header and the payload, not the padding. */
+	a->nla_len = (uint16_t)(NLA_HDRLEN + len);
+	a->nla_type = type;
+	if (len)
+		memcpy((unsigned char *)a + NLA_HDRLEN, data, len);
+	req->hdr.nlmsg_len += NLA_ALIGN(a->nla_len);
+	return 0;
+}
+
+int nl_put_u8(struct nl_request *req, uint16_t type, uint8_t value)
+{
+	return nl_put_attr(req, type, &value, sizeof(value));
+}
+
+int nl_put_u16(struct nl_request *req, uint16_t type, uint16_t value)
+{
+	return nl_put_attr(req, type, &value, sizeof(value));
+}
+
+int nl_put_u32(struct nl_request *req, uint16_t type, uint32_t value)
+{
+	return nl_put_attr(req, type, &value, sizeof(value));
+}
+
+int nl_put_be32(struct nl_request *req, uint16_t type, uint32_t value)
+{
+	uint32_t be = htonl(value);
+
+	return nl_put_attr(req, type, &be, sizeof(be));
+}
+
+int nl_put_string(struct nl_request *req, uint16_t type, const char *s)
+{
+	/* With its NUL: the kernel's NLA_NUL_STRING / NLA_STRING take it. */
+	return nl_put_attr(req, type, s, strlen(s) + 1);
+}
+
+struct nlattr *nl_nest_start(struct nl_request *req, uint16_t type)
+{
+	struct nlattr *nest = (struct nlattr *)request_tail(req);
+
+	/*
+	 * NLA_F_NESTED tells a strict parser the payload is attributes.  The
+	 * length is fixed up by nl_nest_end, once the payload is known.
+	 */
+	if (nl_put_attr(req, type | NLA_F_NESTED, NULL, 0) < 0)
+		return NULL;
+	return nest;
+}
+
+void nl_nest_end(struct nl_request *req, struct nlattr *nest)
+{
+	if (!nest || req->overflow)
+		return;
+	nest->nla_len = (uint16_t)(request_tail(req) - (unsigned char *)nest);
+}
+
+/* --- reading attributes ------------------------------------------------- */
+
+int nl_parse_attrs(const void *start, size_t len, const struct nlattr **tb, int max)
+{
+	const unsigned char *p = start;
+
+	memset(tb, 0, sizeof(*tb) * (size_t)(max + 1));
+	while (len >= NLA_HDRLEN) {
+		const struct nlattr *a = (const struct nlattr *)p;
+		int type = a->nla_type & NLA_TYPE_MASK;
+
+		if (a->nla_len < NLA_HDRLEN || a->nla_len > len)
+			return -EINVAL;
+		if (type <= max)
+			tb[type] = a;
+		if ((size_t)NLA_ALIGN(a->nla_len) >= len)
+			break;
+		p += NLA_ALIGN(a->nla_len);
+		len -= NLA_ALIGN(a->nla_len);
+	}
+	return 0;
+}
+
+int nl_parse_msg(const struct nlmsghdr *msg, size_t header_len,
+		 const struct nlattr **tb, int max)
+{
+	size_t skip = NLMSG_HDRLEN + NLMSG_ALIGN(header_len);
+
+	if (msg->nlmsg_len < skip)
+		return -EINVAL;
+	return nl_parse_attrs((const unsigned char *)msg + skip, msg->nlmsg_len - skip,
+			      tb, max);
+}
+
+int nl_parse_nest(const struct nlattr *nest, const struct nlattr **tb, int max)
+{
+	return nl_parse_attrs(nl_attr_data(nest), nl_attr_len(nest), tb, max);
+}
+
+const void *nl_attr_data(const struct nlattr *a)
+{
+	return (const unsigned char *)a + NLA_HDRLEN;
+}
+
+size_t nl_attr_len(const struct nlattr *a)
+{
+	return a->nla_len - NLA_HDRLEN;
+}
+
+uint32_t nl_attr_u32(const struct nlattr *a)
+{
+	uint32_t v = 0;
+
+	if (a && nl_attr_len(a) >= sizeof(v))
+		memcpy(&v, nl_attr_data(a), sizeof(v));
+	return v;
+}
+
+uint32_t nl_attr_be32(const struct nlattr *a)
+{
+	return ntohl(nl_attr_u32(a));
+}
+
+uint64_t nl_attr_be64(const struct nlattr *a)
+{
+	uint64_t v = 0;
+
+	if (a && nl_attr_len(a) >= sizeof(v))
+		memcpy(&v, nl_attr_data(a), sizeof(v));
+	return be64toh(v);
+}
+
+const char *nl_attr_string(const struct nlattr *a)
+{
+	const char *s;
+
+	if (!a || nl_attr_len(a) == 0)
+		return "";
+	s = nl_attr_data(a);
+	return memchr(s, '\0', nl_attr_len(a)) ? s : "";
+}
+
+/* --- the reply loop ----------------------------------------------------- */
+
+/*
+ * Keep what the kernel said about an error.  After struct nlmsgerr comes
+ * the request we sent, whole unless NLM_F_CAPPED says the kernel left its
+ * payload out (it always does for an ACK; for an error only with
+ * NETLINK_CAP_ACK, which we do not set), then, with NLM_F_ACK_TLVS, the
+ * NLMSGERR_ATTR_* attributes.  The same walk as iproute2's nl_dump_ext_ack.
+ */
+static void keep_extended_ack(struct nl_socket *nl, const struct nlmsghdr *h)
+{
+	const struct nlmsgerr *e = NLMSG_DATA(h);
+	const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t skip = sizeof(*e), payload = h->nlmsg_len - NLMSG_HDRLEN;
+
+	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(h->nlmsg_flags & NLM_F_CAPPED))
+		skip += NLMSG_ALIGN(e->msg.nlmsg_len - NLMSG_HDRLEN);
+	if (skip >= payload ||
+	    nl_parse_attrs((const unsigned char *)e + skip, payload - skip, tb,
+			   NLMSGERR_ATTR_MAX) < 0)
+		return;
+	snprintf(nl->error_text, sizeof(nl->error_text), "%s",
+		 nl_attr_string(tb[NLMSGERR_ATTR_MSG]));
+	/* OFFS: the byte offset of the culprit attribute in our request. */
+	nl->error_offset = nl_attr_u32(tb[NLMSGERR_ATTR_OFFS]);
+}
+
+/*
+ * Read until every message in [FIRST_SEQ, LAST_SEQ] that must answer has
+ * answered: EXPECTED ACKs (or errors), or NLMSG_DONE for a dump.  Other
+ * messages go to CB.  Returns 0 or the first error.
+ */
+static int receive(struct nl_socket *nl, uint32_t first_seq, uint32_t last_seq,
+		   uint32_t expected, int dump, nl_callback cb, void *arg)
+{
+	union {
+		struct nlmsghdr align;
+		unsigned char bytes[NL_RECEIVE_MAX];
+	} buf;
+	int result = 0, done = 0;
+
+	while (dump ? !done : expected > 0) {
+		struct sockaddr_nl from;
+		struct iovec iov = { &buf, sizeof(buf) };
+		struct msghdr msg = {
+			.msg_name = &from, .msg_namelen = sizeof(from),
+			.msg_iov = &iov, .msg_iovlen = 1,
+		};
+		const struct nlmsghdr *h;
+		ssize_t n;
+
+		/*
+		 * The kernel answers while we are still in sendmsg(), so
+		 * after an error whatever else it had to say is already
+		 * queued: drain it without waiting, never block forever on
+		 * an answer that will not come (a batch refused at BEGIN).
+		 */
+		n = recvmsg(nl->fd, &msg, result < 0 ? MSG_DONTWAIT : 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && result < 0)
+			break;
+		if (n < 0)
+			return -errno;
+		if (msg.msg_flags & MSG_TRUNC)
+			return -EMSGSIZE;   /* a lost tail would be a lost answer */
+		if (from.nl_pid != 0)
+			continue;           /* not from the kernel */
+
+		for (h = &buf.align; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			/* Replies carry our port id and the seq of their request. */
+			if (h->nlmsg_pid != nl->portid)
+				return -ESRCH;
+			if (h->nlmsg_seq < first_seq || h->nlmsg_seq > last_seq)
+				return -EPROTO;
+
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+
+				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+					return -EBADMSG;
+				if (e->error && result == 0) {
+					result = e->error;   /* already negative */
+					nl->error_seq = h->nlmsg_seq;
+					keep_extended_ack(nl, h);
+				}
+				if (expected)
+					expected--;
+				done = 1;           /* a dump that fails ends here */
+			} else if (h->nlmsg_type == NLMSG_DONE) {
+				/* A dump may end with an error in DONE's payload. */
+				int err = 0;
+
+				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(err)))
+					memcpy(&err, NLMSG_DATA(h), sizeof(err));
+				if (err < 0 && result == 0)
+					result = err;
+				done = 1;
+			} else if (h->nlmsg_type == NLMSG_NOOP ||
+				   h->nlmsg_type == NLMSG_OVERRUN) {
+				continue;
+			} else if (cb && result == 0) {
+				/* Keep reading after a failed callback, so the
+				 * socket holds no leftovers of this answer. */
+				int r = cb(h, arg);
+
+				if (r < 0)
+					result = r;
+			}
+		}
+	}
+	return result;
+}
+
+int nl_talk(struct nl_socket *nl, struct nl_request *req, nl_callback cb, void *arg)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	int dump = (req->hdr.nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+	ssize_t n;
+
+	if (req->overflow)
+		return -EMSGSIZE;
+	/* A dump ends with NLMSG_DONE; anything else must be ACKed. */
+	if (!dump)
+		req->hdr.nlmsg_flags |= NLM_F_ACK;
+	req->hdr.nlmsg_seq = ++nl->seq;
+	req->hdr.nlmsg_pid = 0;         /* the kernel fills in who sent it */
+	nl->error_text[0] = '\0';
+	nl->error_offset = 0;
+	nl->error_seq = 0;
+
+	n = sendto(nl->fd, &req->hdr, req->hdr.nlmsg_len, 0,
+		   (struct sockaddr *)&kernel, sizeof(kernel));
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != req->hdr.nlmsg_len)
+		return -EMSGSIZE;
+	return receive(nl, nl->seq, nl->seq, 1, dump, cb, arg);
+}
+
+const char *nl_strerror(const struct nl_socket *nl, int err)
+{
+	static char text[NL_ERROR_TEXT_MAX + 128];
+
+	if (nl->error_text[0])
+		snprintf(text, sizeof(text), "%s (kernel: %s)", strerror(-err),
+			 nl->error_text);
+	else if (nl->error_offset)
+		snprintf(text, sizeof(text), "%s (kernel: the attribute at byte %u)",
+			 strerror(-err), nl->error_offset);
+	else
+		snprintf(text, sizeof(text), "%s", strerror(-err));
+	return text;
+}
+
+char *nl_flags_string(char *buf, size_t size, uint16_t flags, int is_get)
+{
+	static const struct flag_name get[] = {
+		{ NLM_F_REQUEST, "NLM_F_REQUEST" }, { NLM_F_ACK, "NLM_F_ACK" },
+		{ NLM_F_DUMP, "NLM_F_DUMP" }, { NLM_F_ATOMIC, "NLM_F_ATOMIC" },
+		{ 0, NULL },
+	};
+	static const struct flag_name new[] = {
+		{ NLM_F_REQUEST, "NLM_F_REQUEST" }, { NLM_F_ACK, "NLM_F_ACK" },
+		{ NLM_F_REPLACE, "NLM_F_REPLACE" }, { NLM_F_EXCL, "NLM_F_EXCL" },
+		{ NLM_F_CREATE, "NLM_F_CREATE" }, { NLM_F_APPEND, "NLM_F_APPEND" },
+		{ 0, NULL },
+	};
+
+	return flags_to_string(buf, size, flags, is_get ? get : new);
+}
+
+/* --- nfnetlink batches -------------------------------------------------- */
+
+/* BATCH_BEGIN and BATCH_END: an nfgenmsg naming the subsystem in res_id. */
+static void batch_put_marker(struct nl_socket *nl, struct nl_batch *batch, uint16_t type)
+{
+	struct nl_request marker;
+	struct nfgenmsg nfg = {
+		.nfgen_family = AF_UNSPEC,
+		.version = NFNETLINK_V0,
+		.res_id = htons(NFNL_SUBSYS_NFTABLES),
+	};
+
+	nl_request_init(&marker, type, 0, &nfg, sizeof(nfg));
+	marker.hdr.nlmsg_seq = ++nl->seq;
+	if (batch->len + marker.hdr.nlmsg_len > sizeof(batch->buf)) {
+		batch->overflow = 1;
+		return;
+	}
+	memcpy(batch->buf.bytes + batch->len, &marker.hdr, marker.hdr.nlmsg_len);
+	batch->len += marker.hdr.nlmsg_len;
+}
+
+void nl_batch_begin(struct nl_socket *nl, struct nl_batch *batch)
+{
+	batch->len = 0;
+	batch->count = 0;
+	batch->overflow = 0;
+	batch_put_marker(nl, batch, NFNL_MSG_BATCH_BEGIN);
+	batch->first_seq = nl->seq;
+}
+
+uint32_t nl_batch_add(struct nl_socket *nl, struct nl_batch *batch, struct nl_request *req)
+{
+	if (req->overflow || batch->len + req->hdr.nlmsg_len > sizeof(batch->buf)) {
+		batch->overflow = 1;
+		return 0;
+	}
+	/* An ACK for each message: without it a good batch says nothing. */
+	req->hdr.nlmsg_flags |= NLM_F_ACK;
+	req->hdr.nlmsg_seq = ++nl->seq;
+	memcpy(batch->buf.bytes + batch->len, &req->hdr, req->hdr.nlmsg_len);
+	batch->len += req->hdr.nlmsg_len;
+	batch->count++;
+	return nl->seq;
+}
+
+int nl_batch_commit(struct nl_socket *nl, struct nl_batch *batch)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	ssize_t n;
+
+	batch_put_marker(nl, batch, NFNL_MSG_BATCH_END);
+	if (batch->overflow)
+		return -EMSGSIZE;
+	nl->error_text[0] = '\0';
+	nl->error_offset = 0;
+	nl->error_seq = 0;
+
+	/* One datagram: the kernel applies it as one transaction. */
+	n = sendto(nl->fd, batch->buf.bytes, batch->len, 0,
+		   (struct sockaddr *)&kernel, sizeof(kernel));
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != batch->len)
+		return -EMSGSIZE;
+	/* BEGIN and END answer only if refused; each message always does. */
+	return receive(nl, batch->first_seq, nl->seq, batch->count, 0, NULL, NULL);
+}
