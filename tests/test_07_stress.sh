@@ -19,7 +19,7 @@ start_stress() {
 # workers_of PID: the worker PIDs (children) of a 07-stress, from /proc.
 workers_of() {
     # The file is "PID PID " with a trailing space: word-split it.
-    # shellcheck disable=SC2046
+    # shellcheck disable=SC2046,SC2005
     echo $(cat "/proc/$1/task/$1/children" 2>/dev/null)
 }
 
@@ -81,13 +81,13 @@ test_killed_worker_is_reported_and_the_run_fails() {
 }
 
 test_sigkill_of_stress_leaves_no_worker() {
-    local workers w i alive
+    local workers w alive
     start_stress -c 2 -m 1 --vm-bytes 8M -t 30s
     wait_for_workers "$STRESS_PID" 3 || fail "workers did not appear"
     workers=$(workers_of "$STRESS_PID")
     kill -KILL "$STRESS_PID"
     wait "$STRESS_PID" 2>/dev/null
-    for i in $(seq 40); do
+    for _ in $(seq 40); do
         alive=
         for w in $workers; do
             # A zombie waiting for init to reap it has stopped running.

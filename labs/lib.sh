@@ -1,0 +1,222 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the names set here are used by the labs that source it
+# labs/lib.sh - what the labs share: names, banners, showing the post's command
+# beside ours, running ours with --explain, collecting results, and the world a
+# lab builds (a "host" and an "uplink" network namespace) and tears down.
+#
+# A lab sources this file, calls lab_init "$@", and then for each step:
+#
+#   step 4 "Network: a veth pair"
+#   post 'ip link add name h$CPID type veth peer name c$CPID'
+#   ours "$TUNA_BIN/05-veth" add --pid "$CPID" ...
+#   result ok "ping 172.17.0.1 from the container: 1 packet received"
+#
+# and ends with lab_finish, which prints the summary and exits 0 only when
+# every result held.
+
+LABS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TUNA_ROOT=$(cd "$LABS_DIR/.." && pwd)
+TUNA_BIN=${TUNA_BIN:-$TUNA_ROOT/bin}
+
+# The post's addresses: the container network and the stand-in internet.
+CONTAINER_NET=172.17.0.0/16
+HOST_ADDR=172.17.0.1
+CONTAINER_ADDR=172.17.0.2
+PREFIX_LEN=16
+UPLINK_NET_PREFIX=24
+UPLINK_HOST_ADDR=198.51.100.1      # the lab host's address towards the "internet"
+INTERNET_ADDR=198.51.100.53        # the "internet": a documentation address (RFC 5737)
+
+LAB_FAILED=()
+LAB_PASSED=0
+LAB_STEP=0
+
+# lab_usage: the options every lab takes.
+lab_usage() {
+    cat <<EOF
+Usage: $(basename "$0") [--name NAME] [--backend zfs|btrfs|overlay] [--keep]
+                 [--interactive] [--pause] [--real-host] [--quiet]
+
+  --name NAME      a name for this lab's world, so two labs can run at once
+                   (default: lab)
+  --backend B      storage for the image: zfs (default where it works), btrfs, overlay
+  --keep           leave the container running; print how to enter and remove it
+  --interactive    at the end, a shell inside the container
+  --pause          wait for Enter between steps (for a live demo)
+  --real-host      the post as written, on this machine's own network namespace,
+                   /zpools and the pool "zpools": only in a VM of your own
+  --quiet          no --explain trace, banners and results only
+EOF
+}
+
+# lab_init "$@": parse the common options and derive every name from --name.
+lab_init() {
+    LAB_NAME=lab LAB_BACKEND='' LAB_KEEP=0 LAB_INTERACTIVE=0 LAB_PAUSE=0
+    LAB_REAL_HOST=0 X=(-x)   # X: the --explain flag, or nothing
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --name) LAB_NAME=${2:?--name needs a value}; shift ;;
+        --backend) LAB_BACKEND=${2:?--backend needs a value}; shift ;;
+        --keep) LAB_KEEP=1 ;;
+        --interactive) LAB_INTERACTIVE=1 ;;
+        --pause) LAB_PAUSE=1 ;;
+        --real-host) LAB_REAL_HOST=1 ;;
+        --quiet) X=() ;;
+        -h|--help) lab_usage; exit 0 ;;
+        *) echo "$(basename "$0"): unknown option '$1' (see --help)" >&2; exit 2 ;;
+        esac
+        shift
+    done
+    case "$LAB_NAME" in
+    *[!a-z0-9]*|'') echo "$(basename "$0"): --name takes lower-case letters and digits" >&2; exit 2 ;;
+    esac
+    if [ ${#LAB_NAME} -gt 8 ]; then
+        echo "$(basename "$0"): --name is at most 8 characters (interface names are short)" >&2
+        exit 2
+    fi
+    case "$LAB_BACKEND" in
+    ''|zfs|btrfs|overlay) ;;
+    *) echo "$(basename "$0"): unknown backend '$LAB_BACKEND' (zfs, btrfs, overlay)" >&2; exit 2 ;;
+    esac
+    if [ "$(id -u)" != 0 ]; then
+        echo "$(basename "$0"): the lab makes namespaces, cgroups and mounts: run it as root" >&2
+        exit 1
+    fi
+    lab_names
+}
+
+# lab_names: every name this lab's world uses, derived from LAB_NAME.
+lab_names() {
+    LAB_RUN=/run/tuna/$LAB_NAME                 # pid files, the FIFO
+    LAB_CGROUP=tuna-$LAB_NAME                   # the lab's cgroup parent
+    LAB_CONTAINER_CGROUP=$LAB_CGROUP/myContainer
+    LAB_UPLINK_IF=tl${LAB_NAME}u                # host end of the "internet" link
+    if [ "$LAB_REAL_HOST" = 1 ]; then
+        LAB_HOST_NS=                            # this machine's own namespace
+        LAB_UPLINK_NS=
+        LAB_POOL=zpools
+        LAB_STORE=/zpools
+    else
+        LAB_HOST_NS=tuna-$LAB_NAME-host
+        LAB_UPLINK_NS=tuna-$LAB_NAME-uplink
+        LAB_POOL=tuna-$LAB_NAME
+        LAB_STORE=/var/lib/tuna/$LAB_NAME/zpools
+    fi
+    IMAGE=myImage
+    SNAPSHOT=myImage@v1.0
+    CONTAINER=myContainer
+    CONTAINER_ROOT=$LAB_STORE/containers/$CONTAINER
+    export LAB_NAME LAB_RUN LAB_CGROUP LAB_HOST_NS LAB_UPLINK_NS LAB_POOL LAB_STORE
+}
+
+# on_host CMD...: run a command on the lab's "host" (its network namespace).
+on_host() {
+    if [ -n "$LAB_HOST_NS" ]; then
+        ip netns exec "$LAB_HOST_NS" "$@"
+    else
+        "$@"
+    fi
+}
+
+# in_container CMD...: run a command inside the container, as `docker exec`
+# does: every namespace of its PID 1, and its root directory.
+in_container() {
+    nsenter --target "$CPID" --mount --uts --ipc --net --pid --cgroup \
+        --root --wd -- "$@"
+}
+
+# zfs_tool ARGS...: 03-zfs-image with this lab's pool, store and backend.
+zfs_tool() {
+    local backend=()
+    [ -n "$LAB_BACKEND" ] && backend=(--backend "$LAB_BACKEND")
+    "$TUNA_BIN/03-zfs-image" "${backend[@]}" --pool "$LAB_POOL" --store "$LAB_STORE" "$@"
+}
+
+# --- showing --------------------------------------------------------------------
+
+step() {
+    LAB_STEP=$1
+    if [ "$LAB_PAUSE" = 1 ] && [ "$1" != 1 ]; then
+        read -r -p "-- press Enter for step $1 --" _ </dev/tty || true
+    fi
+    echo
+    echo "=============================================================================="
+    echo " Step $1. $2"
+    echo "=============================================================================="
+}
+
+# post CMD-TEXT: what the blog post typed for this.
+post() {
+    printf '  post$ %s\n' "$*"
+}
+
+# say TEXT: a line of explanation.
+say() {
+    printf '  %s\n' "$*"
+}
+
+# ours CMD...: show our command, then run it with --explain (after the
+# subcommand words, which every tool takes first).  Fails the lab on error.
+ours() {
+    printf '  tuna$ %s\n' "$(short_cmd "$@")"
+    "$@"
+}
+
+# short_cmd CMD...: the command as a student would type it (bin/ paths short).
+short_cmd() {
+    local out=() a
+    for a in "$@"; do out+=("${a/#$TUNA_BIN\//}"); done
+    echo "${out[*]}"
+}
+
+# result ok|fail TEXT: one step's result line, with the kernel's figure.
+result() {
+    if [ "$1" = ok ]; then
+        printf '  [ ok ] %s\n' "$2"
+        LAB_PASSED=$((LAB_PASSED + 1))
+    else
+        printf '  [FAIL] %s\n' "$2"
+        LAB_FAILED+=("step $LAB_STEP: $2")
+    fi
+}
+
+# check DESCRIPTION CMD...: result ok when CMD succeeds.
+check() {
+    local what=$1
+    shift
+    if "$@"; then result ok "$what"; else result fail "$what"; fi
+}
+
+lab_finish() {
+    echo
+    echo "=============================================================================="
+    if [ ${#LAB_FAILED[@]} -eq 0 ]; then
+        echo " All $LAB_PASSED results held."
+        echo "=============================================================================="
+        return 0
+    fi
+    echo " ${#LAB_FAILED[@]} result(s) did not hold ($LAB_PASSED did):"
+    printf '   %s\n' "${LAB_FAILED[@]}"
+    echo "=============================================================================="
+    return 1
+}
+
+# --- the sandbox world -------------------------------------------------------------
+
+# world_up: the lab's "host" network namespace, and an "uplink" namespace that
+# stands for the internet: it holds 198.51.100.53 and has no route back to the
+# container network, so a reply can only come back through the masquerade.
+world_up() {
+    mkdir -p "$LAB_RUN"
+    [ "$LAB_REAL_HOST" = 1 ] && return 0
+    ip netns add "$LAB_HOST_NS"
+    ip netns add "$LAB_UPLINK_NS"
+    ip -n "$LAB_HOST_NS" link set lo up
+    ip -n "$LAB_UPLINK_NS" link set lo up
+    ip -n "$LAB_HOST_NS" link add "$LAB_UPLINK_IF" type veth peer name uplink0 \
+        netns "$LAB_UPLINK_NS"
+    ip -n "$LAB_HOST_NS" addr add "$UPLINK_HOST_ADDR/$UPLINK_NET_PREFIX" dev "$LAB_UPLINK_IF"
+    ip -n "$LAB_HOST_NS" link set "$LAB_UPLINK_IF" up
+    ip -n "$LAB_UPLINK_NS" addr add "$INTERNET_ADDR/$UPLINK_NET_PREFIX" dev uplink0
+    ip -n "$LAB_UPLINK_NS" link set uplink0 up
+}
