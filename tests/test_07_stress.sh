@@ -25,8 +25,8 @@ workers_of() {
 
 # wait_for_workers PID N: until PID has N children (at most 2 s).
 wait_for_workers() {
-    local i
-    for i in $(seq 40); do
+
+    for _ in $(seq 40); do
         [ "$(workers_of "$1" | wc -w)" -ge "$2" ] && return 0
         sleep 0.05
     done
@@ -54,11 +54,11 @@ test_cpu_hog_uses_at_least_90_percent_of_a_core() {
 }
 
 test_vm_keep_hog_becomes_resident() {
-    local worker rss=0 i
+    local worker rss=0
     start_stress -m 1 --vm-bytes 96M --vm-keep -t 10s
     wait_for_workers "$STRESS_PID" 1 || fail "no worker appeared"
     worker=$(workers_of "$STRESS_PID")
-    for i in $(seq 60); do
+    for _ in $(seq 60); do
         rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$worker/status")
         [ "$rss" -ge $((90 * 1024)) ] && break
         sleep 0.05
