@@ -25,7 +25,6 @@ workers_of() {
 
 # wait_for_workers PID N: until PID has N children (at most 2 s).
 wait_for_workers() {
-
     for _ in $(seq 40); do
         [ "$(workers_of "$1" | wc -w)" -ge "$2" ] && return 0
         sleep 0.05
