@@ -221,6 +221,18 @@ int nl_parse_nest(const struct nlattr *nest, const struct nlattr **tb, int max)
 	return nl_parse_attrs(nl_attr_data(nest), nl_attr_len(nest), tb, max);
 }
 
+const struct nlattr *nl_nest_next(const struct nlattr *nest, const struct nlattr *prev)
+{
+	const unsigned char *end = (const unsigned char *)nest + nest->nla_len;
+	const unsigned char *p = prev ? (const unsigned char *)prev + NLA_ALIGN(prev->nla_len)
+				      : (const unsigned char *)nl_attr_data(nest);
+	const struct nlattr *a = (const struct nlattr *)p;
+
+	if (p + NLA_HDRLEN > end || a->nla_len < NLA_HDRLEN || p + a->nla_len > end)
+		return NULL;
+	return a;
+}
+
 const void *nl_attr_data(const struct nlattr *a)
 {
 	return (const unsigned char *)a + NLA_HDRLEN;
@@ -430,8 +442,8 @@ char *nl_flags_string(char *buf, size_t size, uint16_t flags, int is_get)
 	};
 	static const struct flag_name new[] = {
 		{ NLM_F_REQUEST, "NLM_F_REQUEST" }, { NLM_F_ACK, "NLM_F_ACK" },
-		{ NLM_F_REPLACE, "NLM_F_REPLACE" }, { NLM_F_EXCL, "NLM_F_EXCL" },
-		{ NLM_F_CREATE, "NLM_F_CREATE" }, { NLM_F_APPEND, "NLM_F_APPEND" },
+		{ NLM_F_REPLACE, "NLM_F_REPLACE" }, { NLM_F_CREATE, "NLM_F_CREATE" },
+		{ NLM_F_EXCL, "NLM_F_EXCL" }, { NLM_F_APPEND, "NLM_F_APPEND" },
 		{ 0, NULL },
 	};
 

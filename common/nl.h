@@ -130,6 +130,13 @@ int nl_parse_msg(const struct nlmsghdr *msg, size_t header_len,
 /* And for the payload of a nest. */
 int nl_parse_nest(const struct nlattr *nest, const struct nlattr **tb, int max);
 
+/*
+ * The attribute after PREV inside NEST (the first if PREV is NULL), or
+ * NULL at the end.  For lists, whose elements all share one type
+ * (NFTA_LIST_ELEM), so a table by type would keep only the last.
+ */
+const struct nlattr *nl_nest_next(const struct nlattr *nest, const struct nlattr *prev);
+
 const void *nl_attr_data(const struct nlattr *a);
 size_t nl_attr_len(const struct nlattr *a);
 /* 0 when A is NULL or too short, so a missing value reads as zero. */

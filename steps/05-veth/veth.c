@@ -1,0 +1,698 @@
+/*
+ * 05-veth - give a container a network: a veth pair over raw rtnetlink.
+ *
+ * A veth pair is a virtual cable: what goes in one end comes out of the
+ * other.  The post makes one with `ip link add name hPID type veth peer
+ * name cPID`, moves cPID into the container's network namespace, and gives
+ * both ends an address.  This tool sends the same rtnetlink messages that
+ * ip sends, one at a time, and shows them with --explain:
+ *
+ *   RTM_NEWLINK  create the pair (kind "veth", peer in VETH_INFO_PEER)
+ *   RTM_NEWLINK  move the peer (IFLA_NET_NS_FD = /proc/PID/ns/net)
+ *   RTM_NEWADDR  the host's address      RTM_NEWLINK  host end up
+ *   inside:  RTM_NEWLINK lo up, rename cPID to eth0 and up,
+ *            RTM_NEWADDR its address, RTM_NEWROUTE the default route
+ *
+ * Inside means through a netlink socket that lives in the container's
+ * namespace: setns(2) into it, socket(2), setns(2) back.  A socket keeps
+ * the namespace it was made in, so one process talks to both sides and no
+ * program has to run in the container.
+ *
+ * Facts that shape the order (kernel-interfaces.md 1.5, 1.6): moving a link
+ * downs it and drops its addresses, so it is configured after the move;
+ * ifi_change must be IFF_UP, since 0 would replace every flag.
+ *
+ * Man pages: rtnetlink(7), netlink(7), veth(4), setns(2), ip-link(8).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <linux/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nl.h"
+#include "tuna.h"
+
+#define PROG "05-veth"
+#define DEFAULT_CONTAINER_IF "eth0"   /* the post's name inside */
+#define HOST_IF_PREFIX "h"            /* the post's h$CPID ... */
+#define PEER_IF_PREFIX "c"            /* ... and c$CPID */
+#define SHOW_MAX_LINKS 256                 /* for show: more is not a lesson */
+#define SHOW_MAX_ADDRS 512
+
+struct options {
+	const char *command;
+	pid_t pid;
+	char host_if[IFNAMSIZ], peer_if[IFNAMSIZ], container_if[IFNAMSIZ];
+	const char *host_cidr, *container_cidr, *gateway_text, *bridge;
+	struct in_addr host_addr, container_addr, gateway;
+	unsigned host_prefix, container_prefix;
+	int json;
+};
+
+/* The two sockets: one in our namespace, one in the container's. */
+static struct nl_socket host_nl, container_nl;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: " PROG " add --pid PID --host-addr CIDR --container-addr CIDR\n"
+		"                [--host-if NAME] [--container-if NAME] [--gateway ADDR]\n"
+		"                [--bridge NAME]\n"
+		"       " PROG " del --pid PID | --host-if NAME\n"
+		"       " PROG " show [--pid PID] [--json]\n"
+		"Connect the network namespace of process PID to this one with a veth\n"
+		"pair, over rtnetlink, as the post does with ip(8).\n"
+		"\n"
+		"      --pid PID             the container (its /proc/PID/ns/net)\n"
+		"      --host-if NAME        the host end (default h<PID>)\n"
+		"      --container-if NAME   the end inside, renamed (default eth0)\n"
+		"      --host-addr CIDR      the host end's address, e.g. 172.17.0.1/16\n"
+		"      --container-addr CIDR the container's, e.g. 172.17.0.2/16\n"
+		"      --gateway ADDR        default route inside, e.g. 172.17.0.1\n"
+		"      --bridge NAME         create or reuse bridge NAME, give it the host\n"
+		"                            address, and plug the host end into it\n"
+		"      --json                show as JSON\n"
+		"  -x, --explain             trace each netlink message on stderr\n"
+		"  -h, --help                show this help\n"
+		"      --version             show the version\n"
+		"\n"
+		"Exit status: 0 ok, 1 the kernel refused, 2 bad usage.\n"
+		"Example: " PROG " add --pid 1234 --host-addr 172.17.0.1/16 \\\n"
+		"           --container-addr 172.17.0.2/16 --gateway 172.17.0.1\n");
+}
+
+static void copy_ifname(char *dst, const char *option, const char *name)
+{
+	int r = parse_ifname(name);
+
+	if (r == -ERANGE)
+		die_usage("%s '%s': interface names are at most %d bytes", option,
+			  name, IFNAMSIZ - 1);
+	if (r < 0)
+		die_usage("%s '%s': not a valid interface name", option, name);
+	snprintf(dst, IFNAMSIZ, "%s", name);
+}
+
+static void parse_cidr(const char *option, const char *text, struct in_addr *addr,
+		       unsigned *prefix)
+{
+	if (parse_ipv4_cidr(text, addr, prefix) < 0)
+		die_usage("%s '%s': not an IPv4 address with a prefix (e.g. 172.17.0.2/16)",
+			  option, text);
+}
+
+/* Everything the user typed is checked here, before any message is sent. */
+static void parse_options(int argc, char **argv, struct options *opt)
+{
+	enum { OPT_PID = 256, OPT_HOST_IF, OPT_CONTAINER_IF, OPT_HOST_ADDR,
+	       OPT_CONTAINER_ADDR, OPT_GATEWAY, OPT_BRIDGE, OPT_JSON, OPT_VERSION };
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "host-if", required_argument, NULL, OPT_HOST_IF },
+		{ "container-if", required_argument, NULL, OPT_CONTAINER_IF },
+		{ "host-addr", required_argument, NULL, OPT_HOST_ADDR },
+		{ "container-addr", required_argument, NULL, OPT_CONTAINER_ADDR },
+		{ "gateway", required_argument, NULL, OPT_GATEWAY },
+		{ "bridge", required_argument, NULL, OPT_BRIDGE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "explain", no_argument, NULL, 'x' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":xh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_PID:
+			if (parse_pid(optarg, &opt->pid) < 0)
+				die_usage("--pid '%s': not a process ID", optarg);
+			break;
+		case OPT_HOST_IF: copy_ifname(opt->host_if, "--host-if", optarg); break;
+		case OPT_CONTAINER_IF:
+			copy_ifname(opt->container_if, "--container-if", optarg);
+			break;
+		case OPT_HOST_ADDR: opt->host_cidr = optarg; break;
+		case OPT_CONTAINER_ADDR: opt->container_cidr = optarg; break;
+		case OPT_GATEWAY: opt->gateway_text = optarg; break;
+		case OPT_BRIDGE: opt->bridge = optarg; break;
+		case OPT_JSON: opt->json = 1; break;
+		case 'x': explain_enabled = 1; break;
+		case 'h': usage(stdout); exit(0);
+		case OPT_VERSION: printf(PROG " (tuna) " TUNA_VERSION "\n"); exit(0);
+		case ':': die_usage("%s needs a value (see --help)", argv[optind - 1]);
+		default: die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		die_usage("expected one command: add, del or show (see --help)");
+	opt->command = argv[optind];
+
+	if (strcmp(opt->command, "add") == 0) {
+		if (!opt->pid || !opt->host_cidr || !opt->container_cidr)
+			die_usage("add needs --pid, --host-addr and --container-addr");
+		parse_cidr("--host-addr", opt->host_cidr, &opt->host_addr, &opt->host_prefix);
+		parse_cidr("--container-addr", opt->container_cidr, &opt->container_addr,
+			   &opt->container_prefix);
+		if (opt->gateway_text && parse_ipv4(opt->gateway_text, &opt->gateway) < 0)
+			die_usage("--gateway '%s': not an IPv4 address", opt->gateway_text);
+		if (opt->bridge)
+			copy_ifname((char[IFNAMSIZ]){ 0 }, "--bridge", opt->bridge);
+	} else if (strcmp(opt->command, "del") == 0) {
+		if (!opt->pid == !opt->host_if[0])
+			die_usage("del needs --pid PID or --host-if NAME");
+	} else if (strcmp(opt->command, "show") != 0) {
+		die_usage("unknown command '%s': add, del or show", opt->command);
+	}
+	/* The post's names: h$CPID outside, c$CPID until it becomes eth0. */
+	if (!opt->host_if[0] && opt->pid)
+		snprintf(opt->host_if, IFNAMSIZ, HOST_IF_PREFIX "%d", (int)opt->pid);
+	snprintf(opt->peer_if, IFNAMSIZ, PEER_IF_PREFIX "%d", (int)opt->pid);
+	if (!opt->container_if[0])
+		snprintf(opt->container_if, IFNAMSIZ, DEFAULT_CONTAINER_IF);
+}
+
+/* --- talking rtnetlink -------------------------------------------------- */
+
+/*
+ * Send one request, wait for its ACK, and trace it: the message decoded,
+ * its result, and the post's command for the same thing.
+ */
+static int rtnl_do(struct nl_socket *nl, struct nl_request *req, const char *shell,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int rtnl_do(struct nl_socket *nl, struct nl_request *req, const char *shell,
+		   const char *fmt, ...)
+{
+	char what[256], flags[128], *args;
+	va_list ap;
+	int r = nl_talk(nl, req, NULL, NULL);
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	/* "RTM_NEWLINK(NLM_F_REQUEST|...) ifname=..." : the type, its flags, the rest */
+	args = strchr(what, ' ');
+	if (args)
+		*args++ = '\0';
+	explain_call(r < 0 ? -1 : 0, -r, shell, "%s%s(%s) %s",
+		     nl == &container_nl ? "[container] " : "", what,
+		     nl_flags_string(flags, sizeof(flags), req->hdr.nlmsg_flags, 0),
+		     args ? args : "");
+	return r;
+}
+
+/* RTM_GETLINK by name: the ifindex, as ip's ll_name_to_index() finds it. */
+static int link_index_reply(const struct nlmsghdr *msg, void *arg)
+{
+	const struct ifinfomsg *ifi = NLMSG_DATA(msg);
+
+	*(int *)arg = ifi->ifi_index;
+	return 0;
+}
+
+static int link_index(struct nl_socket *nl, const char *name)
+{
+	struct nl_request req;
+	int index = 0, r;
+
+	nl_request_init(&req, RTM_GETLINK, 0, NULL, sizeof(struct ifinfomsg));
+	nl_put_string(&req, IFLA_IFNAME, name);
+	r = nl_talk(nl, &req, link_index_reply, &index);
+	return r < 0 ? r : index;
+}
+
+/* RTM_DELLINK by name.  A veth end takes its peer with it. */
+static int link_delete(struct nl_socket *nl, const char *name)
+{
+	struct nl_request req;
+	char shell[64];
+
+	nl_request_init(&req, RTM_DELLINK, 0, NULL, sizeof(struct ifinfomsg));
+	nl_put_string(&req, IFLA_IFNAME, name);
+	snprintf(shell, sizeof(shell), "ip link del %s", name);
+	return rtnl_do(nl, &req, shell, "RTM_DELLINK ifname=\"%s\"", name);
+}
+
+/* What undo_push runs when a later step fails. */
+static void undo_delete_link(void *name)
+{
+	link_delete(&host_nl, name);
+}
+
+/* --- add, in the order it happens --------------------------------------- */
+
+/* 1. The container's namespace, by the file that names it. */
+static int open_container_netns(pid_t pid)
+{
+	char path[64];
+	struct stat ours, theirs;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	explain_call(fd, fd < 0 ? errno : 0, NULL, "open(\"%s\", O_RDONLY)", path);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			die("open %s: no process %d", path, (int)pid);
+		die_errno("open %s", path);
+	}
+	/* Connecting a namespace to itself would rename our own links. */
+	if (stat("/proc/self/ns/net", &ours) == 0 && fstat(fd, &theirs) == 0 &&
+	    ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev)
+		die_usage("--pid %d: that process is in this network namespace",
+			  (int)pid);
+	return fd;
+}
+
+/* 2. A socket inside the container: setns there, socket(), setns back. */
+static void open_container_socket(int netns_fd, pid_t pid)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), r;
+
+	if (self < 0)
+		die_errno("open /proc/self/ns/net");
+	if (setns(netns_fd, CLONE_NEWNET) < 0)
+		die_errno("setns /proc/%d/ns/net", (int)pid);
+	explain_call(0, 0, NULL, "setns(/proc/%d/ns/net, CLONE_NEWNET)", (int)pid);
+	r = nl_open(&container_nl, NETLINK_ROUTE);
+	explain_call(r < 0 ? -1 : container_nl.fd, -r, NULL,
+		     "socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)  [inside]");
+	if (setns(self, CLONE_NEWNET) < 0)
+		die_errno("setns back to /proc/self/ns/net");
+	explain_call(0, 0, NULL, "setns(/proc/self/ns/net, CLONE_NEWNET)  [back]");
+	close(self);
+	if (r < 0)
+		die_err(-r, "netlink socket in the namespace of %d", (int)pid);
+}
+
+/* 3. RTM_NEWLINK kind "veth"; the peer is an ifinfomsg plus attributes. */
+static void veth_create(const char *host_if, const char *peer_if)
+{
+	struct nl_request req;
+	struct nlattr *linkinfo, *data, *peer;
+	char shell[96];
+	int r;
+
+	nl_request_init(&req, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, NULL,
+			sizeof(struct ifinfomsg));
+	nl_put_string(&req, IFLA_IFNAME, host_if);
+	linkinfo = nl_nest_start(&req, IFLA_LINKINFO);
+	nl_put_string(&req, IFLA_INFO_KIND, "veth");
+	data = nl_nest_start(&req, IFLA_INFO_DATA);
+	peer = nl_nest_start(&req, VETH_INFO_PEER);
+	nl_put_bytes(&req, NULL, sizeof(struct ifinfomsg));   /* veth.h: peer's header */
+	nl_put_string(&req, IFLA_IFNAME, peer_if);
+	nl_nest_end(&req, peer);
+	nl_nest_end(&req, data);
+	nl_nest_end(&req, linkinfo);
+
+	snprintf(shell, sizeof(shell), "ip link add name %s type veth peer name %s",
+		 host_if, peer_if);
+	r = rtnl_do(&host_nl, &req, shell,
+		    "RTM_NEWLINK ifname=\"%s\" linkinfo={kind=\"veth\" peer={ifname=\"%s\"}}",
+		    host_if, peer_if);
+	if (r < 0) {
+		warn_msg("creating veth %s/%s: %s", host_if, peer_if, nl_strerror(&host_nl, r));
+		if (r == -EEXIST)
+			hint("an interface named %s or %s already exists here: choose "
+			     "--host-if, or remove it with " PROG " del --host-if NAME",
+			     host_if, peer_if);
+		undo_run();
+		exit(EXIT_REFUSED);
+	}
+	/* From here on a failure must remove the pair: the host end takes
+	 * the peer with it, wherever the peer has gone. */
+	undo_push(undo_delete_link, (void *)host_if);
+}
+
+/*
+ * RTM_NEWLINK on an existing link (ifi_index): any of move to NETNS_FD,
+ * rename to NEW_NAME, plug into MASTER, and bring up.  ifi_change says
+ * which flags we mean; 0 there would overwrite all of them.
+ */
+static int link_set(struct nl_socket *nl, int index, const char *name, int netns_fd,
+		    const char *new_name, int master, int up, const char *shell)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = index };
+	struct nl_request req;
+	char what[160];
+	int n;
+
+	if (up) {
+		ifi.ifi_flags = IFF_UP;
+		ifi.ifi_change = IFF_UP;
+	}
+	nl_request_init(&req, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
+	n = snprintf(what, sizeof(what), "RTM_NEWLINK index=%d (%s)", index, name);
+	if (netns_fd >= 0) {
+		nl_put_u32(&req, IFLA_NET_NS_FD, (uint32_t)netns_fd);
+		n += snprintf(what + n, sizeof(what) - (size_t)n, " net_ns_fd=%d", netns_fd);
+	}
+	if (new_name) {
+		nl_put_string(&req, IFLA_IFNAME, new_name);
+		n += snprintf(what + n, sizeof(what) - (size_t)n, " ifname=\"%s\"", new_name);
+	}
+	if (master) {
+		nl_put_u32(&req, IFLA_MASTER, (uint32_t)master);
+		n += snprintf(what + n, sizeof(what) - (size_t)n, " master=%d", master);
+	}
+	if (up)
+		snprintf(what + n, sizeof(what) - (size_t)n, " flags=IFF_UP change=IFF_UP");
+	return rtnl_do(nl, &req, shell, "%s", what);
+}
+
+/* RTM_NEWADDR: IFA_LOCAL is the address, IFA_ADDRESS the same on a
+ * broadcast link (if_addr.h); iproute2 sends both. */
+static int address_add(struct nl_socket *nl, int index, const char *name,
+		       struct in_addr addr, unsigned prefix)
+{
+	struct ifaddrmsg ifa = { .ifa_family = AF_INET, .ifa_prefixlen = (uint8_t)prefix,
+				 .ifa_scope = RT_SCOPE_UNIVERSE, .ifa_index = (uint32_t)index };
+	struct nl_request req;
+	char shell[96];
+
+	nl_request_init(&req, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa, sizeof(ifa));
+	nl_put_attr(&req, IFA_LOCAL, &addr, sizeof(addr));
+	nl_put_attr(&req, IFA_ADDRESS, &addr, sizeof(addr));
+	snprintf(shell, sizeof(shell), "ip addr add %s/%u dev %s", inet_ntoa(addr), prefix, name);
+	return rtnl_do(nl, &req, shell, "RTM_NEWADDR index=%d (%s) local=%s/%u",
+		       index, name, inet_ntoa(addr), prefix);
+}
+
+/* RTM_NEWROUTE 0.0.0.0/0 via GATEWAY, with ip route add's defaults. */
+static int default_route_add(struct nl_socket *nl, struct in_addr gateway)
+{
+	struct rtmsg rtm = { .rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN,
+			     .rtm_protocol = RTPROT_BOOT, .rtm_scope = RT_SCOPE_UNIVERSE,
+			     .rtm_type = RTN_UNICAST };
+	struct nl_request req;
+	char shell[64];
+
+	nl_request_init(&req, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rtm, sizeof(rtm));
+	nl_put_attr(&req, RTA_GATEWAY, &gateway, sizeof(gateway));
+	snprintf(shell, sizeof(shell), "ip route add default via %s", inet_ntoa(gateway));
+	return rtnl_do(nl, &req, shell, "RTM_NEWROUTE dst=0.0.0.0/0 gateway=%s",
+		       inet_ntoa(gateway));
+}
+
+/* Stop here if R failed: the step, the kernel's reason; undo runs in die. */
+static void check(struct nl_socket *nl, int r, const char *what, const char *name)
+{
+	if (r >= 0)
+		return;
+	if (r == -EEXIST) {
+		warn_msg("%s %s: %s", what, name, nl_strerror(nl, r));
+		hint("%s already exists there; pick another name or address", name);
+		undo_run();
+		exit(EXIT_REFUSED);
+	}
+	die("%s %s: %s", what, name, nl_strerror(nl, r));
+}
+
+/* The index of NAME, or die saying which side lacks it. */
+static int must_find(struct nl_socket *nl, const char *name)
+{
+	int index = link_index(nl, name);
+
+	check(nl, index, "finding link", name);
+	return index;
+}
+
+/* 4. --bridge: reuse it, or make it and give it the host address. */
+static int bridge_prepare(const struct options *opt, int *created)
+{
+	struct nl_request req;
+	struct nlattr *linkinfo;
+	char shell[64];
+	int index = link_index(&host_nl, opt->bridge), r;
+
+	*created = 0;
+	if (index != -ENODEV) {
+		check(&host_nl, index, "finding bridge", opt->bridge);
+		return index;
+	}
+	nl_request_init(&req, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, NULL,
+			sizeof(struct ifinfomsg));
+	nl_put_string(&req, IFLA_IFNAME, opt->bridge);
+	linkinfo = nl_nest_start(&req, IFLA_LINKINFO);
+	nl_put_string(&req, IFLA_INFO_KIND, "bridge");
+	nl_nest_end(&req, linkinfo);
+	snprintf(shell, sizeof(shell), "ip link add name %s type bridge", opt->bridge);
+	r = rtnl_do(&host_nl, &req, shell,
+		    "RTM_NEWLINK ifname=\"%s\" linkinfo={kind=\"bridge\"}", opt->bridge);
+	check(&host_nl, r, "creating bridge", opt->bridge);
+	undo_push(undo_delete_link, (void *)opt->bridge);
+	*created = 1;
+	index = must_find(&host_nl, opt->bridge);
+	r = address_add(&host_nl, index, opt->bridge, opt->host_addr, opt->host_prefix);
+	check(&host_nl, r, "adding the host address to", opt->bridge);
+	snprintf(shell, sizeof(shell), "ip link set dev %s up", opt->bridge);
+	r = link_set(&host_nl, index, opt->bridge, -1, NULL, 0, 1, shell);
+	check(&host_nl, r, "bringing up", opt->bridge);
+	return index;
+}
+
+static int command_add(struct options *opt)
+{
+	char shell[96];
+	int netns_fd, index, bridge = 0, bridge_created = 0, r;
+
+	/* 1. The container's network namespace, and a socket in each. */
+	netns_fd = open_container_netns(opt->pid);
+	r = nl_open(&host_nl, NETLINK_ROUTE);
+	if (r < 0)
+		die_err(-r, "netlink socket");
+	open_container_socket(netns_fd, opt->pid);
+
+	/* 2. The pair, both ends here for now. */
+	veth_create(opt->host_if, opt->peer_if);
+
+	/* 3. The peer into the container (it arrives down, with no address). */
+	snprintf(shell, sizeof(shell), "ip link set %s netns %d", opt->peer_if, (int)opt->pid);
+	index = must_find(&host_nl, opt->peer_if);
+	r = link_set(&host_nl, index, opt->peer_if, netns_fd, NULL, 0, 0, shell);
+	check(&host_nl, r, "moving into the container", opt->peer_if);
+
+	/* 4. The host side: an address on the host end, or on the bridge. */
+	if (opt->bridge)
+		bridge = bridge_prepare(opt, &bridge_created);
+	index = must_find(&host_nl, opt->host_if);
+	if (!opt->bridge) {
+		r = address_add(&host_nl, index, opt->host_if, opt->host_addr, opt->host_prefix);
+		check(&host_nl, r, "adding the host address to", opt->host_if);
+		snprintf(shell, sizeof(shell), "ip link set dev %s up", opt->host_if);
+	} else {
+		snprintf(shell, sizeof(shell), "ip link set %s master %s up", opt->host_if,
+			 opt->bridge);
+	}
+	r = link_set(&host_nl, index, opt->host_if, -1, NULL, bridge, 1, shell);
+	check(&host_nl, r, "bringing up", opt->host_if);
+
+	/* 5. Inside: lo up, the peer renamed and up, its address, the route. */
+	index = must_find(&container_nl, "lo");
+	r = link_set(&container_nl, index, "lo", -1, NULL, 0, 1, "ip link set dev lo up");
+	check(&container_nl, r, "bringing up", "lo");
+	index = must_find(&container_nl, opt->peer_if);
+	snprintf(shell, sizeof(shell), "ip link set %s name %s up", opt->peer_if,
+		 opt->container_if);
+	r = link_set(&container_nl, index, opt->peer_if, -1, opt->container_if, 0, 1, shell);
+	check(&container_nl, r, "renaming the container end to", opt->container_if);
+	r = address_add(&container_nl, index, opt->container_if, opt->container_addr,
+			opt->container_prefix);
+	check(&container_nl, r, "adding the container address to", opt->container_if);
+	if (opt->gateway_text) {
+		r = default_route_add(&container_nl, opt->gateway);
+		check(&container_nl, r, "adding the default route via", opt->gateway_text);
+	}
+
+	/* 6. Done: keep what was made. */
+	undo_forget();
+	close(netns_fd);
+	return 0;
+}
+
+static int command_del(struct options *opt)
+{
+	int r = nl_open(&host_nl, NETLINK_ROUTE);
+
+	if (r < 0)
+		die_err(-r, "netlink socket");
+	r = link_delete(&host_nl, opt->host_if);
+	if (r == -ENODEV)
+		die("deleting %s: no such interface in this network namespace", opt->host_if);
+	if (r < 0)
+		die("deleting %s: %s", opt->host_if, nl_strerror(&host_nl, r));
+	return 0;
+}
+
+/* --- show ---------------------------------------------------------------- */
+
+struct link_row { int index, master; unsigned flags; char name[IFNAMSIZ], kind[16]; };
+struct addr_row { int index; unsigned prefix; struct in_addr addr; };
+struct table {
+	struct link_row links[SHOW_MAX_LINKS];
+	struct addr_row addrs[SHOW_MAX_ADDRS];
+	int nr_links, nr_addrs;
+};
+
+static int show_link_reply(const struct nlmsghdr *msg, void *arg)
+{
+	struct table *t = arg;
+	const struct ifinfomsg *ifi = NLMSG_DATA(msg);
+	const struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
+	struct link_row *row;
+
+	if (msg->nlmsg_type != RTM_NEWLINK || t->nr_links == SHOW_MAX_LINKS ||
+	    nl_parse_msg(msg, sizeof(*ifi), tb, IFLA_MAX) < 0)
+		return 0;
+	row = &t->links[t->nr_links++];
+	row->index = ifi->ifi_index;
+	row->flags = ifi->ifi_flags;
+	row->master = (int)nl_attr_u32(tb[IFLA_MASTER]);
+	snprintf(row->name, sizeof(row->name), "%s", nl_attr_string(tb[IFLA_IFNAME]));
+	row->kind[0] = '\0';
+	if (tb[IFLA_LINKINFO] && nl_parse_nest(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX) == 0)
+		snprintf(row->kind, sizeof(row->kind), "%s",
+			 nl_attr_string(info[IFLA_INFO_KIND]));
+	return 0;
+}
+
+static int show_addr_reply(const struct nlmsghdr *msg, void *arg)
+{
+	struct table *t = arg;
+	const struct ifaddrmsg *ifa = NLMSG_DATA(msg);
+	const struct nlattr *tb[IFA_MAX + 1];
+	struct addr_row *row;
+
+	if (msg->nlmsg_type != RTM_NEWADDR || t->nr_addrs == SHOW_MAX_ADDRS ||
+	    nl_parse_msg(msg, sizeof(*ifa), tb, IFA_MAX) < 0 || !tb[IFA_LOCAL])
+		return 0;
+	row = &t->addrs[t->nr_addrs++];
+	row->index = (int)ifa->ifa_index;
+	row->prefix = ifa->ifa_prefixlen;
+	memcpy(&row->addr, nl_attr_data(tb[IFA_LOCAL]), sizeof(row->addr));
+	return 0;
+}
+
+static const char *link_state(unsigned flags)
+{
+	if (!(flags & IFF_UP))
+		return "DOWN";
+	return (flags & IFF_LOWER_UP) ? "UP" : "NO-CARRIER";
+}
+
+static const char *link_name(const struct table *t, int index)
+{
+	for (int i = 0; i < t->nr_links; i++)
+		if (t->links[i].index == index)
+			return t->links[i].name;
+	return "";
+}
+
+static int command_show(struct options *opt)
+{
+	static struct table t;
+	struct nl_socket *nl = &host_nl;
+	struct nl_request req;
+	struct rtgenmsg family = { .rtgen_family = AF_INET };
+	struct json j;
+	int r;
+
+	/* 1. The namespace to look at: ours, or the container's. */
+	if (opt->pid) {
+		open_container_socket(open_container_netns(opt->pid), opt->pid);
+		nl = &container_nl;
+	} else if ((r = nl_open(nl, NETLINK_ROUTE)) < 0) {
+		die_err(-r, "netlink socket");
+	}
+
+	/* 2. Dump the links, then the IPv4 addresses. */
+	nl_request_init(&req, RTM_GETLINK, NLM_F_DUMP, NULL, sizeof(struct ifinfomsg));
+	if ((r = nl_talk(nl, &req, show_link_reply, &t)) < 0)
+		die("RTM_GETLINK dump: %s", nl_strerror(nl, r));
+	explain_call(t.nr_links, 0, "ip -j link", "RTM_GETLINK(NLM_F_REQUEST|NLM_F_DUMP)");
+	nl_request_init(&req, RTM_GETADDR, NLM_F_DUMP, &family, sizeof(family));
+	if ((r = nl_talk(nl, &req, show_addr_reply, &t)) < 0)
+		die("RTM_GETADDR dump: %s", nl_strerror(nl, r));
+	explain_call(t.nr_addrs, 0, "ip -j -4 addr",
+		     "RTM_GETADDR(NLM_F_REQUEST|NLM_F_DUMP, family=AF_INET)");
+
+	/* 3. Print them, one link a line (or one JSON array). */
+	if (opt->json) {
+		json_init(&j, stdout);
+		json_begin_array(&j);
+	} else {
+		printf("%-16s %-8s %-10s %-16s %s\n", "NAME", "KIND", "STATE", "MASTER",
+		       "ADDRESSES");
+	}
+	for (int i = 0; i < t.nr_links; i++) {
+		const struct link_row *l = &t.links[i];
+
+		if (opt->json) {
+			json_begin_object(&j);
+			json_key(&j, "name"); json_string(&j, l->name);
+			json_key(&j, "index"); json_i64(&j, l->index);
+			json_key(&j, "kind"); json_string(&j, l->kind);
+			json_key(&j, "state"); json_string(&j, link_state(l->flags));
+			json_key(&j, "master"); json_string(&j, link_name(&t, l->master));
+			json_key(&j, "addresses");
+			json_begin_array(&j);
+		} else {
+			printf("%-16s %-8s %-10s %-16s", l->name, l->kind[0] ? l->kind : "-",
+			       link_state(l->flags), l->master ? link_name(&t, l->master) : "-");
+		}
+		for (int a = 0; a < t.nr_addrs; a++) {
+			char cidr[INET_ADDRSTRLEN + 4];
+
+			if (t.addrs[a].index != l->index)
+				continue;
+			snprintf(cidr, sizeof(cidr), "%s/%u", inet_ntoa(t.addrs[a].addr),
+				 t.addrs[a].prefix);
+			if (opt->json)
+				json_string(&j, cidr);
+			else
+				printf(" %s", cidr);
+		}
+		if (opt->json) {
+			json_end_array(&j);
+			json_end_object(&j);
+		} else {
+			putchar('\n');
+		}
+	}
+	if (opt->json) {
+		json_end_array(&j);
+		json_finish(&j);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt = { 0 };
+
+	tuna_set_prog(PROG);
+	/* 1. Check every option before any message is sent. */
+	parse_options(argc, argv, &opt);
+
+	/* 2. Do the command. */
+	if (strcmp(opt.command, "add") == 0)
+		return command_add(&opt);
+	if (strcmp(opt.command, "del") == 0)
+		return command_del(&opt);
+	return command_show(&opt);
+}

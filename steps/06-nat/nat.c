@@ -1,0 +1,575 @@
+/*
+ * 06-nat - the way out: forwarding and a masquerade rule over nfnetlink.
+ *
+ * The container's 172.17.0.2 means nothing outside the host.  The post lets
+ * it out with two commands on the host:
+ *
+ *   sysctl -w net.ipv4.ip_forward=1          route packets between links
+ *   iptables -t nat -A POSTROUTING -s 172.17.0.0/16 -j MASQUERADE
+ *                                            give them the host's address
+ *
+ * This tool writes the same sysctl file, then installs the nftables form of
+ * that rule in one nfnetlink batch, the way nft(8) does, so the kernel
+ * applies all of it or none:
+ *
+ *   NFT_MSG_NEWTABLE  table ip tuna
+ *   NFT_MSG_NEWCHAIN  chain postrouting { type nat hook postrouting
+ *                                         priority srcnat; policy accept; }
+ *   NFT_MSG_NEWRULE   ip saddr 172.17.0.0/16 [oifname NAME] counter masquerade
+ *
+ * A rule is a list of expressions run on registers: payload loads the
+ * source address, cmp compares it, counter counts, masq rewrites.  `show`
+ * reads the rule back and prints the counter; `disable` deletes the table.
+ *
+ * Man pages: nft(8), iptables-extensions(8) (MASQUERADE), netlink(7);
+ * kernel: include/uapi/linux/netfilter/nf_tables.h, net/netfilter/nfnetlink.c.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <linux/if.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter_ipv4.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nl.h"
+#include "tuna.h"
+
+#define PROG "06-nat"
+#define DEFAULT_TABLE "tuna"
+#define CHAIN "postrouting"
+#define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
+#define IPV4_SADDR_OFFSET 12        /* source address in the IPv4 header (RFC 791) */
+#define IPV4_ADDR_LEN 4
+#define RULE_TEXT_MAX 512
+#define EXPR_ATTR_MAX 16            /* above every NFTA_<expr>_MAX decoded by show */
+
+/* The nf_tables message types carry the subsystem in the high byte. */
+#define NFT_TYPE(msg) ((uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (msg)))
+
+struct options {
+	const char *command, *table, *source_text, *out_if;
+	struct in_addr source;
+	unsigned prefix;
+	int json;
+};
+
+static struct nl_socket nl;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: " PROG " enable --source CIDR [--out-if NAME] [--table NAME]\n"
+		"       " PROG " disable [--table NAME]\n"
+		"       " PROG " show [--table NAME] [--json]\n"
+		"Let a container network out: turn on IPv4 forwarding in this network\n"
+		"namespace and masquerade its packets with an nftables rule.\n"
+		"\n"
+		"      --source CIDR    the containers' network, e.g. 172.17.0.0/16\n"
+		"      --out-if NAME    masquerade only packets leaving by NAME\n"
+		"      --table NAME     the nftables table (family ip; default " DEFAULT_TABLE ")\n"
+		"      --json           show as JSON\n"
+		"  -x, --explain        trace each netlink message on stderr\n"
+		"  -h, --help           show this help\n"
+		"      --version        show the version\n"
+		"\n"
+		"Exit status: 0 ok, 1 the kernel refused, 2 bad usage.\n"
+		"Example: " PROG " enable --source 172.17.0.0/16\n");
+}
+
+static void parse_options(int argc, char **argv, struct options *opt)
+{
+	enum { OPT_SOURCE = 256, OPT_OUT_IF, OPT_TABLE, OPT_JSON, OPT_VERSION };
+	static const struct option longopts[] = {
+		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "out-if", required_argument, NULL, OPT_OUT_IF },
+		{ "table", required_argument, NULL, OPT_TABLE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "explain", no_argument, NULL, 'x' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opt->table = DEFAULT_TABLE;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":xh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOURCE: opt->source_text = optarg; break;
+		case OPT_OUT_IF: opt->out_if = optarg; break;
+		case OPT_TABLE: opt->table = optarg; break;
+		case OPT_JSON: opt->json = 1; break;
+		case 'x': explain_enabled = 1; break;
+		case 'h': usage(stdout); exit(0);
+		case OPT_VERSION: printf(PROG " (tuna) " TUNA_VERSION "\n"); exit(0);
+		case ':': die_usage("%s needs a value (see --help)", argv[optind - 1]);
+		default: die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		die_usage("expected one command: enable, disable or show (see --help)");
+	opt->command = argv[optind];
+	if (strcmp(opt->command, "enable") != 0 && strcmp(opt->command, "disable") != 0 &&
+	    strcmp(opt->command, "show") != 0)
+		die_usage("unknown command '%s': enable, disable or show", opt->command);
+	if (opt->table[0] == '\0' || strlen(opt->table) >= NFT_NAME_MAXLEN)
+		die_usage("--table '%s': names are 1..%d bytes", opt->table, NFT_NAME_MAXLEN - 1);
+	if (strcmp(opt->command, "enable") != 0)
+		return;
+	if (!opt->source_text)
+		die_usage("enable needs --source CIDR (e.g. 172.17.0.0/16)");
+	if (parse_ipv4_cidr(opt->source_text, &opt->source, &opt->prefix) < 0)
+		die_usage("--source '%s': not an IPv4 network (e.g. 172.17.0.0/16)",
+			  opt->source_text);
+	/* The kernel compares only the prefix's bytes with what we send, so
+	 * 172.17.0.1/16 would never match; iptables and nft quietly fix it. */
+	if (ipv4_has_host_bits(opt->source, opt->prefix))
+		die_usage("--source '%s': host bits are set; the network is %s/%u",
+			  opt->source_text,
+			  inet_ntoa((struct in_addr){ htonl(ntohl(opt->source.s_addr) &
+						    (opt->prefix ? ~0u << (32 - opt->prefix) : 0)) }),
+			  opt->prefix);
+	if (opt->out_if && parse_ifname(opt->out_if) < 0)
+		die_usage("--out-if '%s': not an interface name (1..%d bytes)", opt->out_if,
+			  IFNAMSIZ - 1);
+}
+
+/* --- building nf_tables messages ---------------------------------------- */
+
+/* Every nf_tables message starts with an nfgenmsg naming the family. */
+static void nft_request(struct nl_request *req, uint16_t msg, uint16_t flags)
+{
+	struct nfgenmsg nfg = { .nfgen_family = NFPROTO_IPV4, .version = NFNETLINK_V0 };
+
+	nl_request_init(req, NFT_TYPE(msg), flags, &nfg, sizeof(nfg));
+}
+
+/* One expression in the rule's list: its name, then its own attributes. */
+static struct nlattr *expr_start(struct nl_request *req, const char *name)
+{
+	struct nlattr *elem = nl_nest_start(req, NFTA_LIST_ELEM);
+
+	nl_put_string(req, NFTA_EXPR_NAME, name);
+	return elem;
+}
+
+/* Constants (cmp data, bitwise mask) are a nest holding NFTA_DATA_VALUE. */
+static void put_data(struct nl_request *req, uint16_t type, const void *bytes, size_t len)
+{
+	struct nlattr *data = nl_nest_start(req, type);
+
+	nl_put_attr(req, NFTA_DATA_VALUE, bytes, len);
+	nl_nest_end(req, data);
+}
+
+/*
+ * ip saddr CIDR: load the source address into register 1, compare.  As
+ * nft does, a prefix on a byte boundary (/16) loads just those bytes and
+ * needs no mask; any other (/12) loads all four and masks them (bitwise).
+ */
+static void put_saddr_match(struct nl_request *req, struct in_addr net, unsigned prefix)
+{
+	uint32_t mask = htonl(prefix ? ~0u << (32 - prefix) : 0), zero = 0;
+	uint32_t len = prefix % 8 ? IPV4_ADDR_LEN : prefix / 8;
+	struct nlattr *elem, *data;
+
+	if (prefix == 0)
+		return;     /* 0.0.0.0/0 matches everything: no test at all */
+	elem = expr_start(req, "payload");
+	data = nl_nest_start(req, NFTA_EXPR_DATA);
+	nl_put_be32(req, NFTA_PAYLOAD_DREG, NFT_REG_1);
+	nl_put_be32(req, NFTA_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER);
+	nl_put_be32(req, NFTA_PAYLOAD_OFFSET, IPV4_SADDR_OFFSET);
+	nl_put_be32(req, NFTA_PAYLOAD_LEN, len);
+	nl_nest_end(req, data);
+	nl_nest_end(req, elem);
+
+	if (prefix % 8) {
+		elem = expr_start(req, "bitwise");
+		data = nl_nest_start(req, NFTA_EXPR_DATA);
+		nl_put_be32(req, NFTA_BITWISE_SREG, NFT_REG_1);
+		nl_put_be32(req, NFTA_BITWISE_DREG, NFT_REG_1);
+		nl_put_be32(req, NFTA_BITWISE_LEN, IPV4_ADDR_LEN);
+		put_data(req, NFTA_BITWISE_MASK, &mask, sizeof(mask));
+		put_data(req, NFTA_BITWISE_XOR, &zero, sizeof(zero));
+		nl_nest_end(req, data);
+		nl_nest_end(req, elem);
+	}
+
+	elem = expr_start(req, "cmp");
+	data = nl_nest_start(req, NFTA_EXPR_DATA);
+	nl_put_be32(req, NFTA_CMP_SREG, NFT_REG_1);
+	nl_put_be32(req, NFTA_CMP_OP, NFT_CMP_EQ);
+	put_data(req, NFTA_CMP_DATA, &net.s_addr, len);   /* network order already */
+	nl_nest_end(req, data);
+	nl_nest_end(req, elem);
+}
+
+/* oifname NAME: meta loads the outgoing device's name (IFNAMSIZ bytes,
+ * zero-padded), cmp compares all of it. */
+static void put_oifname_match(struct nl_request *req, const char *name)
+{
+	char padded[IFNAMSIZ] = { 0 };
+	struct nlattr *elem, *data;
+
+	strncpy(padded, name, sizeof(padded) - 1);
+	elem = expr_start(req, "meta");
+	data = nl_nest_start(req, NFTA_EXPR_DATA);
+	nl_put_be32(req, NFTA_META_KEY, NFT_META_OIFNAME);
+	nl_put_be32(req, NFTA_META_DREG, NFT_REG_1);
+	nl_nest_end(req, data);
+	nl_nest_end(req, elem);
+
+	elem = expr_start(req, "cmp");
+	data = nl_nest_start(req, NFTA_EXPR_DATA);
+	nl_put_be32(req, NFTA_CMP_SREG, NFT_REG_1);
+	nl_put_be32(req, NFTA_CMP_OP, NFT_CMP_EQ);
+	put_data(req, NFTA_CMP_DATA, padded, sizeof(padded));
+	nl_nest_end(req, data);
+	nl_nest_end(req, elem);
+}
+
+/* An expression with no options (counter, masq): name and an empty nest. */
+static void put_plain_expr(struct nl_request *req, const char *name)
+{
+	struct nlattr *elem = expr_start(req, name);
+
+	nl_nest_end(req, nl_nest_start(req, NFTA_EXPR_DATA));
+	nl_nest_end(req, elem);
+}
+
+/* Trace one message of a batch once the kernel has answered. */
+static void explain_batch_message(uint32_t seq, int err, const struct nl_request *req,
+				  const char *shell, const char *what)
+{
+	char flags[128];
+	const char *args = strchr(what, ' ');
+	int type_len = args ? (int)(args - what) : (int)strlen(what);
+
+	/* "NFT_MSG_NEWTABLE(NLM_F_REQUEST|...) seq=N name=..." */
+	nl_flags_string(flags, sizeof(flags), req->hdr.nlmsg_flags, 0);
+	if (err && seq != nl.error_seq)
+		explain_call(0, 0, shell, "  %.*s(%s) seq=%u%s [rolled back]", type_len, what,
+			     flags, seq, args ? args : "");
+	else
+		explain_call(seq == nl.error_seq ? -1 : 0, seq == nl.error_seq ? -err : 0,
+			     shell, "  %.*s(%s) seq=%u%s", type_len, what, flags, seq,
+			     args ? args : "");
+}
+
+static void open_socket(void)
+{
+	int r = nl_open(&nl, NETLINK_NETFILTER);
+
+	if (r < 0)
+		die_err(-r, "netlink socket (NETLINK_NETFILTER)");
+}
+
+/* Put IP_FORWARD back as it was, if the batch after it fails. */
+static void undo_ip_forward(void *old)
+{
+	file_write(IP_FORWARD, old);
+}
+
+static int command_enable(const struct options *opt)
+{
+	static char old_forward[16];
+	struct nl_request table, chain, rule;
+	struct nl_batch batch;
+	struct nlattr *hook, *exprs;
+	char source[INET_ADDRSTRLEN + 4], shell[3][256], what[256];
+	uint32_t seq[3];
+	int r;
+
+	snprintf(source, sizeof(source), "%s/%u", inet_ntoa(opt->source), opt->prefix);
+
+	/* 1. Forwarding, in this network namespace only (it is per netns). */
+	if (file_read(IP_FORWARD, old_forward, sizeof(old_forward)) < 0)
+		snprintf(old_forward, sizeof(old_forward), "0");
+	explain_note("# the post: sysctl -w net.ipv4.ip_forward=1");
+	r = file_write(IP_FORWARD, "1");
+	if (r < 0)
+		die_err(-r, "write %s", IP_FORWARD);
+	if (strcmp(old_forward, "1") != 0)
+		undo_push(undo_ip_forward, old_forward);
+
+	/* 2. The table, new (EXCL: enabling twice would add a second rule). */
+	nft_request(&table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
+	nl_put_string(&table, NFTA_TABLE_NAME, opt->table);
+
+	/* 3. The base chain: type nat, at the postrouting hook, priority srcnat. */
+	nft_request(&chain, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+	nl_put_string(&chain, NFTA_CHAIN_TABLE, opt->table);
+	nl_put_string(&chain, NFTA_CHAIN_NAME, CHAIN);
+	hook = nl_nest_start(&chain, NFTA_CHAIN_HOOK);
+	nl_put_be32(&chain, NFTA_HOOK_HOOKNUM, NF_INET_POST_ROUTING);
+	nl_put_be32(&chain, NFTA_HOOK_PRIORITY, NF_IP_PRI_NAT_SRC);
+	nl_nest_end(&chain, hook);
+	nl_put_be32(&chain, NFTA_CHAIN_POLICY, NF_ACCEPT);
+	nl_put_string(&chain, NFTA_CHAIN_TYPE, "nat");
+
+	/* 4. The rule: ip saddr CIDR [oifname NAME] counter masquerade. */
+	nft_request(&rule, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+	nl_put_string(&rule, NFTA_RULE_TABLE, opt->table);
+	nl_put_string(&rule, NFTA_RULE_CHAIN, CHAIN);
+	exprs = nl_nest_start(&rule, NFTA_RULE_EXPRESSIONS);
+	put_saddr_match(&rule, opt->source, opt->prefix);
+	if (opt->out_if)
+		put_oifname_match(&rule, opt->out_if);
+	put_plain_expr(&rule, "counter");   /* for show's packet count */
+	put_plain_expr(&rule, "masq");
+	nl_nest_end(&rule, exprs);
+
+	/* 5. One batch, one datagram, one answer per message. */
+	open_socket();
+	nl_batch_begin(&nl, &batch);
+	seq[0] = nl_batch_add(&nl, &batch, &table);
+	seq[1] = nl_batch_add(&nl, &batch, &chain);
+	seq[2] = nl_batch_add(&nl, &batch, &rule);
+	r = nl_batch_commit(&nl, &batch);
+
+	explain_note("sendmsg(NETLINK_NETFILTER, [BATCH_BEGIN seq=%u, 3 messages, BATCH_END]) "
+		     "= %zu bytes", batch.first_seq, batch.len);
+	snprintf(shell[0], sizeof(shell[0]), "nft add table ip %s", opt->table);
+	snprintf(shell[1], sizeof(shell[1]), "nft add chain ip %s " CHAIN " '{ type nat hook "
+		 "postrouting priority srcnat; policy accept; }'", opt->table);
+	snprintf(shell[2], sizeof(shell[2]),
+		 "nft add rule ip %s " CHAIN " ip saddr %s%s%s counter masquerade"
+		 "   # the post: iptables -t nat -A POSTROUTING -s %s%s%s -j MASQUERADE",
+		 opt->table, source, opt->out_if ? " oifname " : "",
+		 opt->out_if ? opt->out_if : "", source, opt->out_if ? " -o " : "",
+		 opt->out_if ? opt->out_if : "");
+	snprintf(what, sizeof(what), "NFT_MSG_NEWTABLE family=ip name=\"%s\"", opt->table);
+	explain_batch_message(seq[0], r, &table, shell[0], what);
+	snprintf(what, sizeof(what), "NFT_MSG_NEWCHAIN table=\"%s\" name=\"" CHAIN "\" "
+		 "hook={NF_INET_POST_ROUTING, priority %d} type=\"nat\" policy=NF_ACCEPT",
+		 opt->table, NF_IP_PRI_NAT_SRC);
+	explain_batch_message(seq[1], r, &chain, shell[1], what);
+	snprintf(what, sizeof(what), "NFT_MSG_NEWRULE table=\"%s\" chain=\"" CHAIN "\" "
+		 "expressions=[payload, %scmp eq %s,%s counter, masq]", opt->table,
+		 opt->prefix % 8 ? "bitwise, " : "", source, opt->out_if ? " meta oifname, cmp," : "");
+	explain_batch_message(seq[2], r, &rule, shell[2], what);
+
+	if (r == -EEXIST && nl.error_seq == seq[0]) {
+		warn_msg("creating table ip %s: %s", opt->table, nl_strerror(&nl, r));
+		hint("it is there already: run " PROG " disable --table %s first, or "
+		     "pick another --table", opt->table);
+		undo_run();
+		exit(EXIT_REFUSED);
+	}
+	if (r < 0)
+		die("installing table ip %s (batch, message seq %u): %s", opt->table,
+		    nl.error_seq, nl_strerror(&nl, r));
+	undo_forget();
+	return 0;
+}
+
+static int command_disable(const struct options *opt)
+{
+	struct nl_request table;
+	struct nl_batch batch;
+	char shell[128], what[128];
+	uint32_t seq;
+	int r;
+
+	nft_request(&table, NFT_MSG_DELTABLE, 0);
+	nl_put_string(&table, NFTA_TABLE_NAME, opt->table);
+	open_socket();
+	nl_batch_begin(&nl, &batch);
+	seq = nl_batch_add(&nl, &batch, &table);
+	r = nl_batch_commit(&nl, &batch);
+	snprintf(shell, sizeof(shell), "nft delete table ip %s", opt->table);
+	snprintf(what, sizeof(what), "NFT_MSG_DELTABLE family=ip name=\"%s\"", opt->table);
+	explain_batch_message(seq, r, &table, shell, what);
+	if (r == -ENOENT)
+		die("deleting table ip %s: no such table (nothing to disable)", opt->table);
+	if (r < 0)
+		die("deleting table ip %s: %s", opt->table, nl_strerror(&nl, r));
+	return 0;
+}
+
+/* --- show: read the rule back -------------------------------------------- */
+
+struct rule_text {
+	char text[RULE_TEXT_MAX];
+	size_t len;
+	uint32_t payload_offset, payload_len;   /* what the next cmp compares */
+	int meta_key, mask_prefix;              /* -1: none */
+	uint64_t packets, bytes;
+};
+
+static void append(struct rule_text *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void append(struct rule_text *rt, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (rt->len >= sizeof(rt->text))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(rt->text + rt->len, sizeof(rt->text) - rt->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		rt->len += (size_t)n;
+}
+
+/* One expression, turned back into nft's words. */
+static void decode_expression(struct rule_text *rt, const char *name, const struct nlattr *data)
+{
+	const struct nlattr *tb[EXPR_ATTR_MAX + 1], *value[NFTA_DATA_MAX + 1];
+
+	if (!data || nl_parse_nest(data, tb, EXPR_ATTR_MAX) < 0)
+		memset(tb, 0, sizeof(tb));
+	if (strcmp(name, "payload") == 0) {
+		rt->payload_offset = nl_attr_be32(tb[NFTA_PAYLOAD_OFFSET]);
+		rt->payload_len = nl_attr_be32(tb[NFTA_PAYLOAD_LEN]);
+		rt->meta_key = -1;
+	} else if (strcmp(name, "bitwise") == 0 && tb[NFTA_BITWISE_MASK] &&
+		   nl_parse_nest(tb[NFTA_BITWISE_MASK], value, NFTA_DATA_MAX) == 0) {
+		rt->mask_prefix = __builtin_popcount(nl_attr_u32(value[NFTA_DATA_VALUE]));
+	} else if (strcmp(name, "meta") == 0) {
+		rt->meta_key = (int)nl_attr_be32(tb[NFTA_META_KEY]);
+	} else if (strcmp(name, "cmp") == 0 && tb[NFTA_CMP_DATA] &&
+		   nl_parse_nest(tb[NFTA_CMP_DATA], value, NFTA_DATA_MAX) == 0 &&
+		   value[NFTA_DATA_VALUE]) {
+		const char *op = nl_attr_be32(tb[NFTA_CMP_OP]) == NFT_CMP_NEQ ? "!= " : "";
+		const struct nlattr *v = value[NFTA_DATA_VALUE];
+
+		if (rt->meta_key == NFT_META_OIFNAME) {
+			char ifname[IFNAMSIZ] = { 0 };
+
+			memcpy(ifname, nl_attr_data(v), nl_attr_len(v) < IFNAMSIZ - 1 ?
+			       nl_attr_len(v) : IFNAMSIZ - 1);
+			append(rt, "oifname %s\"%s\" ", op, ifname);
+		} else if (rt->payload_offset == IPV4_SADDR_OFFSET &&
+			   nl_attr_len(v) <= IPV4_ADDR_LEN) {
+			struct in_addr a = { 0 };
+			int prefix = rt->mask_prefix >= 0 ? rt->mask_prefix
+							  : (int)nl_attr_len(v) * 8;
+
+			memcpy(&a, nl_attr_data(v), nl_attr_len(v));
+			append(rt, "ip saddr %s%s/%d ", op, inet_ntoa(a), prefix);
+		} else {
+			append(rt, "[cmp] ");
+		}
+		rt->mask_prefix = -1;
+	} else if (strcmp(name, "counter") == 0) {
+		rt->packets = nl_attr_be64(tb[NFTA_COUNTER_PACKETS]);
+		rt->bytes = nl_attr_be64(tb[NFTA_COUNTER_BYTES]);
+		append(rt, "counter packets %llu bytes %llu ", (unsigned long long)rt->packets,
+		       (unsigned long long)rt->bytes);
+	} else if (strcmp(name, "masq") == 0) {
+		append(rt, "masquerade ");
+	} else {
+		append(rt, "[%s] ", name);
+	}
+}
+
+struct show_state {
+	const struct options *opt;
+	struct json j;
+	int rules;
+};
+
+/* One NFT_MSG_NEWRULE of the dump: decode its expressions and print. */
+static int show_rule(const struct nlmsghdr *msg, void *arg)
+{
+	struct show_state *st = arg;
+	const struct nlattr *tb[NFTA_RULE_MAX + 1], *e = NULL;
+	struct rule_text rt = { .meta_key = -1, .mask_prefix = -1 };
+	uint64_t handle;
+
+	if (msg->nlmsg_type != NFT_TYPE(NFT_MSG_NEWRULE) ||
+	    nl_parse_msg(msg, sizeof(struct nfgenmsg), tb, NFTA_RULE_MAX) < 0 ||
+	    strcmp(nl_attr_string(tb[NFTA_RULE_TABLE]), st->opt->table) != 0)
+		return 0;
+	handle = nl_attr_be64(tb[NFTA_RULE_HANDLE]);
+	while (tb[NFTA_RULE_EXPRESSIONS] && (e = nl_nest_next(tb[NFTA_RULE_EXPRESSIONS], e))) {
+		const struct nlattr *expr[NFTA_EXPR_MAX + 1];
+
+		if (nl_parse_nest(e, expr, NFTA_EXPR_MAX) == 0)
+			decode_expression(&rt, nl_attr_string(expr[NFTA_EXPR_NAME]),
+					  expr[NFTA_EXPR_DATA]);
+	}
+	if (rt.len)
+		rt.text[--rt.len] = '\0';       /* the last space */
+	st->rules++;
+	if (st->opt->json) {
+		json_begin_object(&st->j);
+		json_key(&st->j, "chain"); json_string(&st->j, nl_attr_string(tb[NFTA_RULE_CHAIN]));
+		json_key(&st->j, "handle"); json_u64(&st->j, handle);
+		json_key(&st->j, "rule"); json_string(&st->j, rt.text);
+		json_key(&st->j, "packets"); json_u64(&st->j, rt.packets);
+		json_key(&st->j, "bytes"); json_u64(&st->j, rt.bytes);
+		json_end_object(&st->j);
+	} else {
+		printf("table ip %s chain %s handle %llu: %s\n", st->opt->table,
+		       nl_attr_string(tb[NFTA_RULE_CHAIN]), (unsigned long long)handle, rt.text);
+	}
+	return 0;
+}
+
+static int command_show(const struct options *opt)
+{
+	struct show_state st = { .opt = opt };
+	struct nl_request req;
+	int r;
+
+	open_socket();
+	/* 1. Is the table there?  A GET of one object answers ENOENT if not. */
+	nft_request(&req, NFT_MSG_GETTABLE, 0);
+	nl_put_string(&req, NFTA_TABLE_NAME, opt->table);
+	r = nl_talk(&nl, &req, NULL, NULL);
+	explain_call(r < 0 ? -1 : 0, -r, NULL, "NFT_MSG_GETTABLE(NLM_F_REQUEST|NLM_F_ACK) "
+		     "family=ip name=\"%s\"", opt->table);
+	if (r == -ENOENT)
+		die("table ip %s: no such table (" PROG " enable makes it)", opt->table);
+	if (r < 0)
+		die("reading table ip %s: %s", opt->table, nl_strerror(&nl, r));
+
+	/* 2. Dump its rules: a GET with NLM_F_DUMP, filtered by table name. */
+	if (opt->json) {
+		json_init(&st.j, stdout);
+		json_begin_object(&st.j);
+		json_key(&st.j, "table"); json_string(&st.j, opt->table);
+		json_key(&st.j, "family"); json_string(&st.j, "ip");
+		json_key(&st.j, "rules");
+		json_begin_array(&st.j);
+	}
+	nft_request(&req, NFT_MSG_GETRULE, NLM_F_DUMP);
+	nl_put_string(&req, NFTA_RULE_TABLE, opt->table);
+	r = nl_talk(&nl, &req, show_rule, &st);
+	explain_call(r < 0 ? -1 : st.rules, -r, "nft -a list table ip ...",
+		     "NFT_MSG_GETRULE(NLM_F_REQUEST|NLM_F_DUMP) family=ip table=\"%s\"", opt->table);
+	if (r < 0)
+		die("reading the rules of table ip %s: %s", opt->table, nl_strerror(&nl, r));
+	if (opt->json) {
+		json_end_array(&st.j);
+		json_end_object(&st.j);
+		json_finish(&st.j);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt = { 0 };
+
+	tuna_set_prog(PROG);
+	/* 1. Check every option before touching anything. */
+	parse_options(argc, argv, &opt);
+
+	/* 2. Do the command. */
+	if (strcmp(opt.command, "enable") == 0)
+		return command_enable(&opt);
+	if (strcmp(opt.command, "disable") == 0)
+		return command_disable(&opt);
+	return command_show(&opt);
+}
