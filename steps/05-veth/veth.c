@@ -42,14 +42,13 @@
 #include <unistd.h>
 
 #include "nl.h"
+#include "show.h"
 #include "tuna.h"
 
 #define PROG "05-veth"
 #define DEFAULT_CONTAINER_IF "eth0"   /* the post's name inside */
 #define HOST_IF_PREFIX "h"            /* the post's h$CPID ... */
 #define PEER_IF_PREFIX "c"            /* ... and c$CPID */
-#define SHOW_MAX_LINKS 256                 /* for show: more is not a lesson */
-#define SHOW_MAX_ADDRS 512
 
 struct options {
 	const char *command;
@@ -539,144 +538,18 @@ static int command_del(struct options *opt)
 	return 0;
 }
 
-/* --- show ---------------------------------------------------------------- */
-
-struct link_row { int index, master; unsigned flags; char name[IFNAMSIZ], kind[16]; };
-struct addr_row { int index; unsigned prefix; struct in_addr addr; };
-struct table {
-	struct link_row links[SHOW_MAX_LINKS];
-	struct addr_row addrs[SHOW_MAX_ADDRS];
-	int nr_links, nr_addrs;
-};
-
-static int show_link_reply(const struct nlmsghdr *msg, void *arg)
-{
-	struct table *t = arg;
-	const struct ifinfomsg *ifi = NLMSG_DATA(msg);
-	const struct nlattr *tb[IFLA_MAX + 1], *info[IFLA_INFO_MAX + 1];
-	struct link_row *row;
-
-	if (msg->nlmsg_type != RTM_NEWLINK || t->nr_links == SHOW_MAX_LINKS ||
-	    nl_parse_msg(msg, sizeof(*ifi), tb, IFLA_MAX) < 0)
-		return 0;
-	row = &t->links[t->nr_links++];
-	row->index = ifi->ifi_index;
-	row->flags = ifi->ifi_flags;
-	row->master = (int)nl_attr_u32(tb[IFLA_MASTER]);
-	snprintf(row->name, sizeof(row->name), "%s", nl_attr_string(tb[IFLA_IFNAME]));
-	row->kind[0] = '\0';
-	if (tb[IFLA_LINKINFO] && nl_parse_nest(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX) == 0)
-		snprintf(row->kind, sizeof(row->kind), "%s",
-			 nl_attr_string(info[IFLA_INFO_KIND]));
-	return 0;
-}
-
-static int show_addr_reply(const struct nlmsghdr *msg, void *arg)
-{
-	struct table *t = arg;
-	const struct ifaddrmsg *ifa = NLMSG_DATA(msg);
-	const struct nlattr *tb[IFA_MAX + 1];
-	struct addr_row *row;
-
-	if (msg->nlmsg_type != RTM_NEWADDR || t->nr_addrs == SHOW_MAX_ADDRS ||
-	    nl_parse_msg(msg, sizeof(*ifa), tb, IFA_MAX) < 0 || !tb[IFA_LOCAL])
-		return 0;
-	row = &t->addrs[t->nr_addrs++];
-	row->index = (int)ifa->ifa_index;
-	row->prefix = ifa->ifa_prefixlen;
-	memcpy(&row->addr, nl_attr_data(tb[IFA_LOCAL]), sizeof(row->addr));
-	return 0;
-}
-
-static const char *link_state(unsigned flags)
-{
-	if (!(flags & IFF_UP))
-		return "DOWN";
-	return (flags & IFF_LOWER_UP) ? "UP" : "NO-CARRIER";
-}
-
-static const char *link_name(const struct table *t, int index)
-{
-	for (int i = 0; i < t->nr_links; i++)
-		if (t->links[i].index == index)
-			return t->links[i].name;
-	return "";
-}
-
+/* show: the namespace to look at, ours or the container's; show.c prints it. */
 static int command_show(struct options *opt)
 {
-	static struct table t;
-	struct nl_socket *nl = &host_nl;
-	struct nl_request req;
-	struct rtgenmsg family = { .rtgen_family = AF_INET };
-	struct json j;
 	int r;
 
-	/* 1. The namespace to look at: ours, or the container's. */
 	if (opt->pid) {
 		open_container_socket(open_container_netns(opt->pid), opt->pid);
-		nl = &container_nl;
-	} else if ((r = nl_open(nl, NETLINK_ROUTE)) < 0) {
-		die_err(-r, "netlink socket");
-	}
-
-	/* 2. Dump the links, then the IPv4 addresses. */
-	nl_request_init(&req, RTM_GETLINK, NLM_F_DUMP, NULL, sizeof(struct ifinfomsg));
-	if ((r = nl_talk(nl, &req, show_link_reply, &t)) < 0)
-		die("RTM_GETLINK dump: %s", nl_strerror(nl, r));
-	explain_call(t.nr_links, 0, "ip -j link", "RTM_GETLINK(NLM_F_REQUEST|NLM_F_DUMP)");
-	nl_request_init(&req, RTM_GETADDR, NLM_F_DUMP, &family, sizeof(family));
-	if ((r = nl_talk(nl, &req, show_addr_reply, &t)) < 0)
-		die("RTM_GETADDR dump: %s", nl_strerror(nl, r));
-	explain_call(t.nr_addrs, 0, "ip -j -4 addr",
-		     "RTM_GETADDR(NLM_F_REQUEST|NLM_F_DUMP, family=AF_INET)");
-
-	/* 3. Print them, one link a line (or one JSON array). */
-	if (opt->json) {
-		json_init(&j, stdout);
-		json_begin_array(&j);
+		veth_show(&container_nl, opt->json);
 	} else {
-		printf("%-16s %-8s %-10s %-16s %s\n", "NAME", "KIND", "STATE", "MASTER",
-		       "ADDRESSES");
-	}
-	for (int i = 0; i < t.nr_links; i++) {
-		const struct link_row *l = &t.links[i];
-
-		if (opt->json) {
-			json_begin_object(&j);
-			json_key(&j, "name"); json_string(&j, l->name);
-			json_key(&j, "index"); json_i64(&j, l->index);
-			json_key(&j, "kind"); json_string(&j, l->kind);
-			json_key(&j, "state"); json_string(&j, link_state(l->flags));
-			json_key(&j, "master"); json_string(&j, link_name(&t, l->master));
-			json_key(&j, "addresses");
-			json_begin_array(&j);
-		} else {
-			printf("%-16s %-8s %-10s %-16s", l->name, l->kind[0] ? l->kind : "-",
-			       link_state(l->flags), l->master ? link_name(&t, l->master) : "-");
-		}
-		for (int a = 0; a < t.nr_addrs; a++) {
-			char cidr[INET_ADDRSTRLEN + 4];
-
-			if (t.addrs[a].index != l->index)
-				continue;
-			snprintf(cidr, sizeof(cidr), "%s/%u", inet_ntoa(t.addrs[a].addr),
-				 t.addrs[a].prefix);
-			if (opt->json)
-				json_string(&j, cidr);
-			else
-				printf(" %s", cidr);
-		}
-		if (opt->json) {
-			json_end_array(&j);
-			json_end_object(&j);
-		} else {
-			putchar('\n');
-		}
-	}
-	if (opt->json) {
-		json_end_array(&j);
-		json_finish(&j);
+		if ((r = nl_open(&host_nl, NETLINK_ROUTE)) < 0)
+			die_err(-r, "netlink socket");
+		veth_show(&host_nl, opt->json);
 	}
 	return 0;
 }
