@@ -12,6 +12,7 @@ PACKAGES=(
     shunit2             # tests and exercises
     iproute2            # ip: tests read links, addresses, routes with ip -j
     nftables            # nft: tests read the ruleset with nft -j
+    iptables            # the post's NAT command, timed by labs/measure/net-bench.sh
     btrfs-progs         # mkfs.btrfs for the btrfs backend; btrfs for tests
     zfs-fuse            # zpool/zfs: ZFS in userspace where OpenZFS is absent
     busybox-static      # a container root file system in one binary
