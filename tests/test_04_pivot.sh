@@ -205,6 +205,31 @@ test_missing_command_exits_127_with_a_hint() {
     assertTrue "hint" "grep -q '^hint: paths are looked up in the new root' '$TEST_TMP/err'"
 }
 
+# put_old outside the new root: NEWROOT/oldroot is a symbolic link out of it.
+test_put_old_outside_the_new_root_gets_the_kernels_error_and_a_hint() {
+    require_root || return 0
+    build_root || return 0
+    # Onto another mount (a tmpfs made inside the container's namespace): EINVAL.
+    mkdir "$TEST_TMP/elsewhere"
+    ln -s "$TEST_TMP/elsewhere" "$ROOT/oldroot"
+    # shellcheck disable=SC2016  # the inner shell expands them
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$UNSHARE" --mount --pid --fork -- sh -c \
+        'mount -t tmpfs tuna-elsewhere "$1" && exec "$2" "$3" -- /bin/true' sh \
+        "$TEST_TMP/elsewhere" "$PIVOT" "$ROOT"
+    assertEquals "exit status" 1 "$RC"
+    assertTrue "the kernel's EINVAL: $(cat "$TEST_TMP/err")" \
+        "grep -q '^04-pivot: pivot_root .*: Invalid argument$' '$TEST_TMP/err'"
+    assertTrue "hint" "grep -q '^hint: .*put_old is not under new_root' '$TEST_TMP/err'"
+    # Without that tmpfs, the same link leads to a directory on the current
+    # root mount: EBUSY.
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" in_container -- /bin/true
+    assertEquals "exit status" 1 "$RC"
+    assertTrue "the kernel's EBUSY: $(cat "$TEST_TMP/err")" \
+        "grep -q '^04-pivot: pivot_root .*: Device or resource busy$' '$TEST_TMP/err'"
+    assertTrue "hint" "grep -q '^hint: new_root or put_old is on the current root mount' '$TEST_TMP/err'"
+    assertEquals "host mounts after" "" "$(host_mounts)"
+}
+
 test_explain_traces_the_posts_commands() {
     require_root || return 0
     build_root || return 0

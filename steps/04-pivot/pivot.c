@@ -272,12 +272,13 @@ static void pivot_to(const char *new_root)
 
 		fprintf(stderr, PROG ": pivot_root %s %s: %s\n", new_root, put_old,
 			strerror(err));
+		/* pivot_root(2) ERRORS; the order seen on 6.18 is in docs/04-pivot.md */
 		if (err == EINVAL)
 			hint("a mount involved has shared propagation (mount --make-rprivate /), "
-			     "or put_old is not under the new root");
+			     "or new_root is not a mount point, or put_old is not under new_root");
 		else if (err == EBUSY)
-			hint("the new root is not a mount point, or is on the current root "
-			     "mount (bind-mount it onto itself: mount --bind DIR DIR)");
+			hint("new_root or put_old is on the current root mount: new_root must be "
+			     "a mount point of its own (mount --bind DIR DIR)");
 		else if (err == EPERM)
 			hint("pivot_root needs CAP_SYS_ADMIN in the mount namespace's "
 			     "user namespace: run as root");
