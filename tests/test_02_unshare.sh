@@ -233,6 +233,17 @@ test_sigterm_is_forwarded_to_the_command() {
     assertFalse "sleep is gone" "[ -e /proc/$pid ]"
 }
 
+test_unprivileged_unshare_is_refused_with_a_hint() {
+    require_root || return 0
+    require_command setpriv util-linux || return 0
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" \
+        setpriv --reuid=65534 --regid=65534 --clear-groups -- "$UNSHARE" --net -- true
+    assertEquals "exit status" 1 "$RC"
+    assertEquals "the kernel's EPERM: $(cat "$TEST_TMP/err")" \
+        "02-unshare: unshare(CLONE_NEWNET): Operation not permitted" "$(sed -n 1p "$TEST_TMP/err")"
+    assertTrue "hint" "grep -q '^hint: every namespace but --user needs CAP_SYS_ADMIN' '$TEST_TMP/err'"
+}
+
 test_bad_input_exits_2_with_one_line() {
     local host long
     host=$(cat /proc/sys/kernel/hostname)

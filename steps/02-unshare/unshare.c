@@ -154,6 +154,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* util-linux's letters, in the order of namespace_kinds[] */
 	static const char short_to_flag[] = "muinpCTU";
 	struct stat st;
 	size_t len;
@@ -233,12 +234,14 @@ static void unshare_namespaces(const struct options *opt)
 
 	r = unshare(opt->flags);
 	explain_call(r, r < 0 ? errno : 0, shell, "unshare(%s)", flags);
-	if (r < 0) {
-		if (errno == EPERM)
-			hint("every namespace but --user needs CAP_SYS_ADMIN: run as root, "
-			     "or add --user --map-root-user");
-		die_errno("unshare(%s)", flags);
+	if (r < 0 && errno == EPERM) {
+		warn_msg("unshare(%s): %s", flags, strerror(EPERM));
+		hint("every namespace but --user needs CAP_SYS_ADMIN: run as root, "
+		     "or add --user --map-root-user");
+		exit(EXIT_REFUSED);
 	}
+	if (r < 0)
+		die_errno("unshare(%s)", flags);
 }
 
 /*
