@@ -176,8 +176,10 @@ test_explain_shows_each_message_and_the_posts_command() {
     in_host "$VETH" -x add --pid "$cpid" --host-addr 172.17.0.1/16 \
         --container-addr 172.17.0.2/16 2>"$TEST_TMP/err" || fail "add failed"
     assertTrue "create with the post's command" \
-        "grep -q '^RTM_NEWLINK(.*kind=\"veth\".*# ip link add name h$cpid type veth peer name c$cpid' '$TEST_TMP/err'"
-    assertTrue "the move" "grep -q 'net_ns_fd=.*# ip link set c$cpid netns $cpid' '$TEST_TMP/err'"
+        "grep -q '^RTM_NEWLINK(NLM_F_REQUEST|NLM_F_ACK|NLM_F_CREATE|NLM_F_EXCL) ifname=\"h$cpid\" linkinfo={kind=\"veth\"' '$TEST_TMP/err'"
+    assertTrue "the peer born inside, the post's two commands beside it" \
+        "grep -q 'peer={ifname=\"c$cpid\" net_ns_fd=[0-9]*}} = 0 .*# ip link add name h$cpid type veth peer name c$cpid netns $cpid' '$TEST_TMP/err' &&
+         grep -q '^# the post: ip link add name h$cpid type veth peer name c$cpid; ip link set c$cpid netns $cpid' '$TEST_TMP/err'"
     assertTrue "the rename, inside" \
         "grep -q '^\[container\] RTM_NEWLINK.*ifname=\"eth0\" flags=IFF_UP change=IFF_UP = 0' '$TEST_TMP/err'"
 }
@@ -239,19 +241,35 @@ test_existing_name_is_refused_with_eexist_and_a_hint() {
     assertEquals "nothing left" "$before" "$(link_names "$HOST")"
 }
 
-test_failure_after_the_move_removes_the_pair_and_prints_the_kernels_text() {
+test_name_taken_inside_the_container_is_refused_with_eexist() {
     sandbox || return 0
     local cns cpid before
     container cns cpid
-    # A link named c<PID> already inside: the move is refused with a text.
+    # A link named c<PID> already inside: the peer cannot be born there.
     ip -n "$cns" link add "c$cpid" type veth peer name other0
     before=$(link_names "$HOST")
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" add_container "$cpid" 172.17.0.2
     assertEquals "exit status" 1 "$RC"
-    assertTrue "the kernel's extended-ack text: $(cat "$TEST_TMP/err")" \
-        "grep -q '^05-veth: .*File exists (kernel: An interface with the same name exists in the target netns)' '$TEST_TMP/err'"
-    assertEquals "the pair was removed" "$before" "$(link_names "$HOST")"
+    assertTrue "EEXIST: $(cat "$TEST_TMP/err")" \
+        "grep -q '^05-veth: creating veth h$cpid/c$cpid: File exists' '$TEST_TMP/err'"
+    assertEquals "nothing left outside" "$before" "$(link_names "$HOST")"
     assertEquals "inside untouched" "c$cpid lo other0 " "$(link_names "$cns")"
+}
+
+test_unreachable_gateway_prints_the_kernels_text_and_removes_the_pair() {
+    sandbox || return 0
+    local cns cpid before
+    container cns cpid
+    before=$(link_names "$HOST")
+    # The last message fails, after the pair exists on both sides.
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" in_host "$VETH" add --pid "$cpid" \
+        --host-addr 172.17.0.1/16 --container-addr 172.17.0.2/16 --gateway 10.99.0.1
+    assertEquals "exit status" 1 "$RC"
+    assertEquals "one line: $(cat "$TEST_TMP/err")" 1 "$(wc -l <"$TEST_TMP/err")"
+    assertTrue "the kernel's extended-ack text: $(cat "$TEST_TMP/err")" \
+        "grep -q '^05-veth: .*10.99.0.1: Network is unreachable (kernel: Nexthop has invalid gateway)' '$TEST_TMP/err'"
+    assertEquals "the pair was removed" "$before" "$(link_names "$HOST")"
+    assertEquals "nothing left inside" "lo " "$(link_names "$cns")"
 }
 
 test_failure_inside_removes_the_pair() {
