@@ -34,6 +34,13 @@ wait_for_file() {
     return 1
 }
 
+# release_fifo FIFO: a cleanup, so that no 02-unshare is left blocked on
+# --wait whatever happened in the test.
+release_fifo() {
+    # shellcheck disable=SC2016  # expanded by the inner shell
+    timeout 2 sh -c 'echo >"$1"' sh "$1"
+}
+
 # assert_flag_changes_only OPTION TYPE: 02-unshare OPTION --fork gives CMD a
 # new TYPE namespace and keeps every other one.
 assert_flag_changes_only() {
@@ -124,6 +131,7 @@ test_pidfile_names_a_process_in_the_new_netns_that_waits_for_the_byte() {
     require_root || return 0
     local fifo=$TEST_TMP/go pidfile=$TEST_TMP/pid pid bg
     mkfifo "$fifo"
+    on_cleanup release_fifo "$fifo"
     "$UNSHARE" --net --fork --pidfile "$pidfile" --wait "$fifo" -- \
         sh -c "echo \$\$ > $TEST_TMP/ran" &
     bg=$!
@@ -146,6 +154,7 @@ test_pidfile_with_pid_fork_names_pid_1_of_the_new_namespace() {
     require_root || return 0
     local fifo=$TEST_TMP/go pidfile=$TEST_TMP/pid pid bg
     mkfifo "$fifo"
+    on_cleanup release_fifo "$fifo"
     "$UNSHARE" --pid --fork --pidfile "$pidfile" --wait "$fifo" -- true &
     bg=$!
     on_cleanup kill -9 "$bg"
@@ -189,6 +198,7 @@ test_show_marks_the_namespaces_that_differ() {
     require_root || return 0
     local fifo=$TEST_TMP/go pidfile=$TEST_TMP/pid pid bg t marked expected=""
     mkfifo "$fifo"
+    on_cleanup release_fifo "$fifo"
     "$UNSHARE" --net --uts --fork --pidfile "$pidfile" --wait "$fifo" -- true &
     bg=$!
     on_cleanup kill -9 "$bg"

@@ -145,10 +145,11 @@ test_host_mount_table_is_unchanged_while_and_after_running() {
     local mounts_before
     mounts_before=$(host_mounts)
 
-    unshare --mount --pid --fork --propagation unchanged -- \
+    unshare --mount --pid --fork --kill-child --propagation unchanged -- \
         "$PIVOT" --sys --dev "$ROOT" -- sh -c 'touch /started; while ! test -e /go; do sleep 0.05; done' &
     bg=$!
     on_cleanup kill -9 "$bg"
+    on_cleanup touch "$ROOT/go"
     for ((i = 0; i < 100; i++)); do [ -e "$ROOT/started" ] && break; sleep 0.05; done
     assertTrue "container started" "[ -e '$ROOT/started' ]"
     assertEquals "host mounts while it runs" "$mounts_before" "$(host_mounts)"
