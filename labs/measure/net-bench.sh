@@ -12,6 +12,9 @@
 #             (iptables-nft here)
 #   post      the post's pair: sysctl -w net.ipv4.ip_forward=1, then iptables
 #
+# A "floor" row times /bin/true: starting a process at all, which every
+# contender pays once per command (more on a loaded machine).
+#
 # Everything runs in scratch network namespaces made here and deleted on
 # exit (a "host" one, and a container held by a sleep process); the
 # machine's own network namespace is never touched.  Each contender starts
@@ -104,6 +107,7 @@ table ip tuna {
 }
 EOF
     for round in $(seq $((WARMUP + RUNS))); do
+        timed floor /bin/true
         for name in veth_tuna veth_post veth_ip_batch; do
             timed "$name" "$name"
             veth_undo
@@ -114,7 +118,7 @@ EOF
         done
         # The warm-up rounds fill caches (page cache, the kernel's modules
         # of nf_tables expressions) and are not counted.
-        if [ "$round" = "$WARMUP" ]; then rm -f "$WORK"/veth_* "$WORK"/nat_*; fi
+        if [ "$round" = "$WARMUP" ]; then rm -f "$WORK"/veth_* "$WORK"/nat_* "$WORK/floor"; fi
     done
 }
 
@@ -142,6 +146,8 @@ verdict() {
 if [ "${1:-}" = --inner ]; then
     WORK=$2 CPID=$3 CNS=$4 RUNS=$5
     inner
+    awk -v us="$(median_us "$WORK/floor")" \
+        'BEGIN { printf "floor: starting /bin/true takes %.2fms (median)\n", us / 1000 }'
     echo "05-veth add vs the post's ip commands ($RUNS runs each, interleaved):"
     report veth_tuna veth_post veth_ip_batch
     verdict "05-veth add vs post" veth_tuna veth_post 10
