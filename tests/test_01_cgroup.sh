@@ -322,6 +322,18 @@ test_delete_with_members_fails_with_ebusy_and_a_hint() {
         assertTrue "still in $mnt" "[ -d '$mnt/$PARENT/grp' ]"
     done
     assertTrue "the member lives" "kill -0 $MEMBER"
+    # A member in one hierarchy only (moved there by hand): that rmdir is
+    # tried first, so the refusal leaves the group whole everywhere.
+    "$CG" create "$PARENT/half" || fail "create half failed"
+    sleep 300 &
+    local pid=$!
+    on_cleanup kill -KILL "$pid"
+    echo "$pid" >"$MEMORY_MNT/$PARENT/half/cgroup.procs"
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$CG" delete "$PARENT/half"
+    assertEquals "exit status (half)" 1 "$RC"
+    for mnt in "$CPU_MNT" "$CPUACCT_MNT" "$MEMORY_MNT" "$PIDS_MNT"; do
+        assertTrue "half still in $mnt" "[ -d '$mnt/$PARENT/half' ]"
+    done
 }
 
 test_delete_kill_kills_members_and_removes_the_group_everywhere() {

@@ -192,30 +192,26 @@ static void make_group(const struct layout *l, const char *name)
 	for (int i = 0; i < l->nr; i++) {
 		if (!l->h[i].managed)
 			continue;
-		for (const char *p = name;;) {
-			const char *slash = strchr(p, '/');
-			size_t len = slash ? (size_t)(slash - name) : strlen(name);
-
-			memcpy(prefix, name, len);
-			prefix[len] = '\0';
-			snprintf(parent, sizeof(parent), "%s", l->h[i].path);
-			if (p != name)
-				group_dir(l, i, strndupa(name, (size_t)(p - 1 - name)), parent);
+		snprintf(parent, sizeof(parent), "%s", l->h[i].path);
+		/* each prefix of NAME in turn: "lab", then "lab/ctr" */
+		for (size_t end = 0;; end++) {
+			end += strcspn(name + end, "/");
+			snprintf(prefix, sizeof(prefix), "%.*s", (int)end, name);
 			if (l->h[i].version == 2)
-				enable_controllers(l, i, parent, p == name);
+				enable_controllers(l, i, parent, strcmp(parent, l->h[i].path) == 0);
 			group_dir(l, i, prefix, dir);
 			int r = mkdir(dir, 0755);
 			snprintf(shell, sizeof(shell), "mkdir %s", dir);
 			explain_call(r, r < 0 ? errno : 0, shell, "mkdir(\"%s\", 0755)", dir);
 			if (r == 0)
 				undo_push(remove_dir, strdup(dir));
-			else if (errno != EEXIST || !slash)
+			else if (errno != EEXIST || name[end] == '\0')
 				die_with_hint(errno, errno == EEXIST ? "the group exists: change its "
 					      "limits with `" PROG " set NAME LIMITS`" : NULL,
 					      "mkdir %s", dir);
-			if (!slash)
+			if (name[end] == '\0')
 				break;
-			p = slash + 1;
+			memcpy(parent, dir, sizeof(parent));
 		}
 	}
 }
@@ -244,6 +240,7 @@ static void join_group(const struct layout *l, const char *name, pid_t pid)
 static void delete_group(const struct layout *l, const char *name, int with_kill)
 {
 	char dir[PATH_MAX];
+	int order[MAX_HIERARCHIES], n = 0;
 	pid_t *pids;
 	size_t nr = group_members(l, name, &pids);
 
@@ -251,9 +248,14 @@ static void delete_group(const struct layout *l, const char *name, int with_kill
 		die_err(ENOENT, "delete %s", name);
 	if (with_kill)
 		kill_group(l, name);
-	for (int i = 0; i < l->nr; i++) {
-		group_dir(l, i, name, dir);
-		if (!l->h[i].managed || !path_exists(dir))
+	/* Busy hierarchies first: a refusal then comes before any rmdir worked. */
+	for (int busy = 1; busy >= 0; busy--)
+		for (int i = 0; i < l->nr; i++)
+			if (l->h[i].managed && group_is_busy(l, i, name) == busy)
+				order[n++] = i;
+	for (int k = 0; k < n; k++) {
+		group_dir(l, order[k], name, dir);
+		if (!path_exists(dir))
 			continue;
 		if (with_kill) {
 			remove_subtree(dir);

@@ -95,6 +95,7 @@ void write_limits(const struct layout *l, const char *name,
 
 /* members.c */
 size_t group_members(const struct layout *l, const char *name, pid_t **pids);
+int group_is_busy(const struct layout *l, int hier, const char *name);
 void kill_group(const struct layout *l, const char *name);
 void remove_subtree(const char *dir);
 

@@ -73,6 +73,26 @@ size_t group_members(const struct layout *l, const char *name, pid_t **pids)
 	return nr;
 }
 
+/* The group has members or child groups in hierarchy HIER: rmdir would fail. */
+int group_is_busy(const struct layout *l, int hier, const char *name)
+{
+	char dir[PATH_MAX];
+	pid_t *pids = NULL;
+	struct dirent *e;
+	int busy;
+	DIR *d;
+
+	group_dir(l, hier, name, dir);
+	busy = read_members(dir, &pids, 0) > 0;
+	free(pids);
+	d = opendir(dir);
+	while (d && !busy && (e = readdir(d)))
+		busy = e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	return busy;
+}
+
 /* Depth first: children before their parent, as rmdir needs. */
 static void walk_depth_first(const char *dir, void (*fn)(const char *, void *), void *ctx)
 {
