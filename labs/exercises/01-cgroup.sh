@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# labs/exercises/01-cgroup.sh - exercise 01: a cgroup with 20% CPU and 200M memory.
+#
+# Checks, by reading the cgroup file system only:
+#   v1 (this machine: cpu and memory are v1 hierarchies)
+#     /sys/fs/cgroup/cpu/$EX_CGROUP/cpu.cfs_quota_us / cpu.cfs_period_us = 20%
+#     /sys/fs/cgroup/memory/$EX_CGROUP/memory.limit_in_bytes = 209715200
+#   v2 (/sys/fs/cgroup is cgroup2)
+#     /sys/fs/cgroup/$EX_CGROUP/cpu.max = "20000 100000" (or any quota = period/5)
+#     /sys/fs/cgroup/$EX_CGROUP/memory.max = 209715200
+#
+# Target: EX_CGROUP (default tuna-ex/student).
+# Docs: Documentation/scheduler/sched-bwc.rst, admin-guide/cgroup-v1/memory.rst,
+# admin-guide/cgroup-v2.rst; man 7 cgroups.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+EX_CGROUP=${EX_CGROUP:-tuna-ex/student}
+
+task() {
+    cat <<EOF
+Exercise 01 - a cgroup with 20% CPU and 200M memory
+
+Make the cgroup $EX_CGROUP and limit it to 20% of one CPU and 200M of memory,
+as the post does for its container. Use the post's way (mkdir and echo into
+the cgroup file system) or ours (bin/01-cgroup create).
+
+  cgroup v1 (this machine: look at \`mount | grep cgroup\`): one directory tree
+  per controller, so the cgroup is made in the cpu tree AND the memory tree:
+      mkdir -p /sys/fs/cgroup/cpu/$EX_CGROUP /sys/fs/cgroup/memory/$EX_CGROUP
+      echo ... > /sys/fs/cgroup/cpu/$EX_CGROUP/cpu.cfs_quota_us
+      echo ... > /sys/fs/cgroup/memory/$EX_CGROUP/memory.limit_in_bytes
+  cgroup v2: one tree; cpu.max and memory.max (enable +cpu +memory in each
+  parent's cgroup.subtree_control first).
+  ours:
+      bin/01-cgroup create $EX_CGROUP --cpu 20% --memory 200M
+
+Careful: the post writes \`echo 20 > cpu.cfs_quota_us\` for "20%". Read
+Documentation/scheduler/sched-bwc.rst: what unit is the quota in?
+
+Check:   make exercise N=01     (or: labs/exercises/run 01)
+Target:  EX_CGROUP=$EX_CGROUP
+Undo:    rmdir the cgroup directories (children first), or bin/01-cgroup delete
+EOF
+}
+exercise_start "$@"
+
+# --- the kernel's state, read once ---------------------------------------------------------
+VERSION=$(cgroup_version)
+CPU_DIR=$(cgroup_dir cpu "$EX_CGROUP")
+MEMORY_DIR=$(cgroup_dir memory "$EX_CGROUP")
+
+# --- the checks ----------------------------------------------------------------------------
+
+test_the_cgroup_exists_for_cpu() {
+    if [ -d "$CPU_DIR" ]; then
+        ok "$CPU_DIR exists (cgroup $VERSION)"
+    elif [ "$VERSION" = v1 ]; then
+        wrong "there is no $CPU_DIR. In cgroup v1 each controller has its own tree," \
+            "so the cgroup is made once per controller. Do: mkdir -p $CPU_DIR"
+    else
+        wrong "there is no $CPU_DIR. Do: mkdir -p $CPU_DIR"
+    fi
+}
+
+test_the_cgroup_exists_for_memory() {
+    if [ "$MEMORY_DIR" = "$CPU_DIR" ]; then
+        ok "cgroup v2: one directory for every controller"
+    elif [ -d "$MEMORY_DIR" ]; then
+        ok "$MEMORY_DIR exists"
+    else
+        wrong "there is no $MEMORY_DIR. In cgroup v1 the memory controller has its own" \
+            "tree, separate from cpu's. Do: mkdir -p $MEMORY_DIR"
+    fi
+}
+
+test_the_cpu_limit_is_20_percent() {
+    [ -d "$CPU_DIR" ] || { not_checked "the CPU limit (no cgroup yet)"; return 0; }
+    explain_cpu_limit "$CPU_DIR"
+}
+
+test_the_memory_limit_is_200M() {
+    [ -d "$MEMORY_DIR" ] || { not_checked "the memory limit (no cgroup yet)"; return 0; }
+    local file=memory.limit_in_bytes value
+    [ "$VERSION" = v2 ] && file=memory.max
+    if [ ! -r "$MEMORY_DIR/$file" ]; then
+        wrong "$MEMORY_DIR has no $file: the memory controller is not enabled for this" \
+            "cgroup; switch it on in every parent. Do: echo +memory > $(dirname "$MEMORY_DIR")/cgroup.subtree_control"
+        return 0
+    fi
+    value=$(cat "$MEMORY_DIR/$file")
+    if [ "$value" = "$WANT_MEMORY_BYTES" ]; then
+        ok "$file is $value bytes = 200M (200 * 1024 * 1024)"
+    elif [ "$value" = max ] || [ "$value" = "$V1_NO_MEMORY_LIMIT" ]; then
+        wrong "$file is $value: the kernel's \"no limit\". The kernel takes K, M and G suffixes." \
+            "Do: echo 200M > $MEMORY_DIR/$file"
+    elif [ $((value / 4096)) -eq $((200000000 / 4096)) ]; then
+        wrong "$file is $value: you wrote 200000000 (200 MB in powers of ten) and the" \
+            "kernel rounded it down to whole 4096-byte pages. The post's 200M is" \
+            "200 * 1024 * 1024 = $WANT_MEMORY_BYTES bytes. Do: echo 200M > $MEMORY_DIR/$file"
+    else
+        wrong "$file is $value bytes ($(awk -v b="$value" 'BEGIN { printf "%.1f", b / 1048576 }') MiB)," \
+            "not 200M = $WANT_MEMORY_BYTES bytes. Do: echo 200M > $MEMORY_DIR/$file"
+    fi
+}
+
+. "$SHUNIT2"
