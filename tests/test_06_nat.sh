@@ -19,6 +19,23 @@
 NAT=$TUNA_BIN/06-nat
 UPLINK_ADDR=198.51.100.53
 
+# machine_network: the machine's own network namespace, as the tests must
+# leave it: links, addresses, routes, the nftables ruleset, ip_forward.
+machine_network() {
+    ip -o link show | sed 's/^[0-9]*: //'
+    ip -o addr show | sed 's/^[0-9]*: //; s/valid_lft.*//'
+    ip route show table all
+    nft list ruleset
+    cat /proc/sys/net/ipv4/ip_forward
+}
+
+suite_setup() {
+    MACHINE_BEFORE=$(mktemp /tmp/tuna-06-machine.XXXXXX)
+    machine_network >"$MACHINE_BEFORE" 2>&1
+}
+
+suite_teardown() { rm -f "$MACHINE_BEFORE"; }
+
 # world: host, uplink and container, wired as above, with ip(8) as the post
 # does it.  Sets HOST, UPLINK, CNS, CPID.  Forwarding starts off in the
 # host netns (it copies the machine's value otherwise).
@@ -201,6 +218,14 @@ test_disable_or_show_without_the_table_is_refused() {
     assert_one_line_failure 1 ip netns exec "$HOST" "$NAT" disable
     assertTrue "says so: $(cat "$TEST_TMP/err")" "grep -q 'no such table' '$TEST_TMP/err'"
     assert_one_line_failure 1 ip netns exec "$HOST" "$NAT" show --table nosuch
+}
+
+# Last (shunit2 runs tests in the order written): after every test above.
+test_zz_the_machines_own_network_namespace_is_unchanged() {
+    require_root || return 0
+    machine_network >"$TEST_TMP/after" 2>&1
+    assertTrue "changed: $(diff "$MACHINE_BEFORE" "$TEST_TMP/after")" \
+        "cmp -s '$MACHINE_BEFORE' '$TEST_TMP/after'"
 }
 
 # shellcheck disable=SC1090
