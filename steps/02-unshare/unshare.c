@@ -222,7 +222,7 @@ static void unshare_namespaces(const struct options *opt)
 {
 	char flags[256], shell[256] = "unshare";
 	size_t used = strlen(shell);
-	int r;
+	int r, err;
 
 	for (size_t i = 0; i < NR_KINDS; i++)
 		if (opt->flags & namespace_kinds[i].flag)
@@ -233,15 +233,16 @@ static void unshare_namespaces(const struct options *opt)
 	flags_to_string(flags, sizeof(flags), (unsigned long)opt->flags, clone_flag_names);
 
 	r = unshare(opt->flags);
-	explain_call(r, r < 0 ? errno : 0, shell, "unshare(%s)", flags);
-	if (r < 0 && errno == EPERM) {
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, shell, "unshare(%s)", flags);
+	if (err == EPERM) {
 		warn_msg("unshare(%s): %s", flags, strerror(EPERM));
 		hint("every namespace but --user needs CAP_SYS_ADMIN: run as root, "
 		     "or add --user --map-root-user");
 		exit(EXIT_REFUSED);
 	}
 	if (r < 0)
-		die_errno("unshare(%s)", flags);
+		die_err(err, "unshare(%s)", flags);
 }
 
 /*
@@ -267,26 +268,29 @@ static void map_root_user(uid_t outer_uid, gid_t outer_gid)
  */
 static void make_mounts_private(void)
 {
-	int r = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	int err, r = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 
-	explain_call(r, r < 0 ? errno : 0,
+	err = r < 0 ? errno : 0;
+	explain_call(r, err,
 		     "mount --make-rprivate /   (unshare(1) does this; unshare(2) does not)",
 		     "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)");
 	if (r < 0)
-		die_errno("make / recursively private");
+		die_err(err, "make / recursively private");
 }
 
 /* 4. Only this UTS namespace sees the new name. */
 static void set_hostname(const char *name)
 {
 	char shell[HOST_NAME_MAX + 16];
-	int r = sethostname(name, strlen(name));
+	int err, r;
 
 	snprintf(shell, sizeof(shell), "hostname %s", name);
-	explain_call(r, r < 0 ? errno : 0, shell, "sethostname(\"%s\", %zu)", name,
+	r = sethostname(name, strlen(name));
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, shell, "sethostname(\"%s\", %zu)", name,
 		     strlen(name));
 	if (r < 0)
-		die_errno("sethostname '%s'", name);
+		die_err(err, "sethostname '%s'", name);
 }
 
 /* The host PID of the process that will run CMD, for labs (05-veth --pid). */
@@ -366,12 +370,13 @@ static int wait_for_command(pid_t pid)
 /* 6a. A /proc of the new PID namespace: ps and /proc/self tell the truth. */
 static void mount_proc(void)
 {
-	int r = mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	int err, r = mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 
-	explain_call(r, r < 0 ? errno : 0, "mount -t proc proc /proc",
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, "mount -t proc proc /proc",
 		     "mount(\"proc\", \"/proc\", \"proc\", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)");
 	if (r < 0)
-		die_errno("mount proc on /proc");
+		die_err(err, "mount proc on /proc");
 }
 
 /*
@@ -399,6 +404,7 @@ static void wait_for_go(const char *fifo)
 static void __attribute__((noreturn)) exec_command(char **command)
 {
 	char *shell_argv[2] = { getenv("SHELL"), NULL };
+	int err;
 
 	if (!command) {
 		if (!shell_argv[0] || !shell_argv[0][0])
@@ -407,8 +413,9 @@ static void __attribute__((noreturn)) exec_command(char **command)
 	}
 	explain_note("execvp(\"%s\", ...)", command[0]);
 	execvp(command[0], command);
-	fprintf(stderr, PROG ": exec %s: %s\n", command[0], strerror(errno));
-	exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+	err = errno;
+	fprintf(stderr, PROG ": exec %s: %s\n", command[0], strerror(err));
+	exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
 int main(int argc, char **argv)

@@ -199,12 +199,13 @@ static int in_host_mount_namespace(void)
 /* 2. Nothing we do may propagate to the host, and pivot_root wants it so. */
 static void make_mounts_private(void)
 {
-	int r = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	int err, r = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 
-	explain_call(r, r < 0 ? errno : 0, "mount --make-rprivate /",
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, "mount --make-rprivate /",
 		     "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)");
 	if (r < 0)
-		die_errno("make / recursively private");
+		die_err(err, "make / recursively private");
 }
 
 /* statx(2) says whether a path is the root of a mount (Linux 5.8). */
@@ -229,13 +230,15 @@ static void unmount_bind(void *unused)
 static void bind_onto_itself(const char *dir)
 {
 	char shell[PATH_MAX * 2 + 32];
-	int r = mount(dir, dir, NULL, MS_BIND | MS_REC, NULL);
+	int err, r;
 
 	snprintf(shell, sizeof(shell), "mount --rbind %s %s", dir, dir);
-	explain_call(r, r < 0 ? errno : 0, shell,
+	r = mount(dir, dir, NULL, MS_BIND | MS_REC, NULL);
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, shell,
 		     "mount(\"%s\", \"%s\", NULL, MS_BIND|MS_REC, NULL)", dir, dir);
 	if (r < 0)
-		die_errno("bind-mount %s onto itself", dir);
+		die_err(err, "bind-mount %s onto itself", dir);
 	snprintf(bind_made, sizeof(bind_made), "%s", dir);
 	undo_push(unmount_bind, NULL);
 }
@@ -250,26 +253,26 @@ static void remove_old_root_dir(void *unused)
 static void pivot_to(const char *new_root)
 {
 	char put_old[sizeof(old_root_made)], shell[sizeof(old_root_made) + 64];
-	int r;
+	int r, err;
 
 	snprintf(put_old, sizeof(put_old), "%s/" OLD_ROOT, new_root);
 	r = mkdir(put_old, OLD_ROOT_MODE);
-	explain_call(r, r < 0 ? errno : 0, "mkdir oldroot", "mkdir(\"%s\", 0%o)",
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, "mkdir oldroot", "mkdir(\"%s\", 0%o)",
 		     put_old, OLD_ROOT_MODE);
 	if (r == 0) {
 		snprintf(old_root_made, sizeof(old_root_made), "%s", put_old);
 		undo_push(remove_old_root_dir, NULL);
-	} else if (errno != EEXIST) {
-		die_errno("mkdir %s", put_old);
+	} else if (err != EEXIST) {
+		die_err(err, "mkdir %s", put_old);
 	}
 
-	r = sys_pivot_root(new_root, put_old);
 	snprintf(shell, sizeof(shell), "cd %s && pivot_root . " OLD_ROOT, new_root);
-	explain_call(r, r < 0 ? errno : 0, shell, "pivot_root(\"%s\", \"%s\")",
+	r = sys_pivot_root(new_root, put_old);
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, shell, "pivot_root(\"%s\", \"%s\")",
 		     new_root, put_old);
 	if (r < 0) {
-		int err = errno;
-
 		fprintf(stderr, PROG ": pivot_root %s %s: %s\n", new_root, put_old,
 			strerror(err));
 		/* pivot_root(2) ERRORS; the order seen on 6.18 is in docs/04-pivot.md */
@@ -301,14 +304,16 @@ static void mount_fs(const char *source, const char *target, const char *type,
 		     unsigned long flags, const char *data, const char *shell)
 {
 	char names[128];
-	int r = mount(source, target, type, flags, data);
+	int err, r;
 
 	flags_to_string(names, sizeof(names), flags, mount_flag_names);
-	explain_call(r, r < 0 ? errno : 0, shell, "mount(\"%s\", \"%s\", \"%s\", %s, %s%s%s)",
+	r = mount(source, target, type, flags, data);
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, shell, "mount(\"%s\", \"%s\", \"%s\", %s, %s%s%s)",
 		     source, target, type, names, data ? "\"" : "", data ? data : "NULL",
 		     data ? "\"" : "");
 	if (r < 0)
-		die_errno("mount %s on %s", type, target);
+		die_err(err, "mount %s on %s", type, target);
 }
 
 /*
@@ -350,14 +355,15 @@ static void mount_dev(void)
 	old_umask = umask(0); /* the nodes are 0666, whatever our umask says */
 	for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
 		const struct dev_node *d = &dev_nodes[i];
-		int r;
+		int r, err;
 
 		snprintf(path, sizeof(path), "/dev/%s", d->name);
 		r = mknod(path, S_IFCHR | DEV_NODE_MODE, makedev(d->major, d->minor));
-		explain_call(r, r < 0 ? errno : 0, NULL, "mknod(\"%s\", S_IFCHR|0%o, %u:%u)",
+		err = r < 0 ? errno : 0;
+		explain_call(r, err, NULL, "mknod(\"%s\", S_IFCHR|0%o, %u:%u)",
 			     path, DEV_NODE_MODE, d->major, d->minor);
 		if (r < 0)
-			die_errno("mknod %s", path);
+			die_err(err, "mknod %s", path);
 	}
 	umask(old_umask);
 	make_dir("/dev/pts");
@@ -378,29 +384,33 @@ static void mount_dev(void)
  */
 static void detach_old_root(void)
 {
-	int r = umount2("/" OLD_ROOT, MNT_DETACH);
+	int err, r = umount2("/" OLD_ROOT, MNT_DETACH);
 
-	explain_call(r, r < 0 ? errno : 0, "umount -l /" OLD_ROOT,
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, "umount -l /" OLD_ROOT,
 		     "umount2(\"/" OLD_ROOT "\", MNT_DETACH)");
 	if (r < 0)
-		die_errno("umount /" OLD_ROOT);
+		die_err(err, "umount /" OLD_ROOT);
 	r = rmdir("/" OLD_ROOT);
-	explain_call(r, r < 0 ? errno : 0, "rmdir /" OLD_ROOT, "rmdir(\"/" OLD_ROOT "\")");
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, "rmdir /" OLD_ROOT, "rmdir(\"/" OLD_ROOT "\")");
 	if (r < 0)
-		die_errno("rmdir /" OLD_ROOT);
+		die_err(err, "rmdir /" OLD_ROOT);
 }
 
 /* 7. Run CMD.  PATH is searched in the new root now. */
 static void __attribute__((noreturn)) exec_command(char **command)
 {
 	static char *default_argv[] = { DEFAULT_COMMAND, NULL };
+	int err;
 
 	if (!command)
 		command = default_argv;
 	explain_note("execvp(\"%s\", ...)", command[0]);
 	execvp(command[0], command);
-	fprintf(stderr, PROG ": exec %s in the new root: %s\n", command[0], strerror(errno));
-	if (errno == ENOENT) {
+	err = errno;
+	fprintf(stderr, PROG ": exec %s in the new root: %s\n", command[0], strerror(err));
+	if (err == ENOENT) {
 		hint("paths are looked up in the new root now: copy %s into it, and for a "
 		     "dynamically linked program its loader and libraries (ldd %s)",
 		     command[0], command[0]);
