@@ -16,13 +16,16 @@
 #
 # Each test prints "ok: ..." when its part is right, or fails with
 # wrong "...", whose text says what the kernel shows, why that is so, and
-# what to type, after "Do: " (the report puts that on a line of its own).  labs/exercises/run turns the shunit2 output into a report.
+# what to type, after "Do: " (the report puts that on a line of its own).
+# labs/exercises/run turns the shunit2 output into that report.
 
+# shellcheck disable=SC2034  # the constants below are used by the exercises
 set -u
 SHUNIT_COLOR=none
 SHUNIT2=${SHUNIT2:-$(command -v shunit2 || echo /usr/share/shunit2/shunit2)}
 EXERCISES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TUNA_ROOT=$(cd "$EXERCISES_DIR/../.." && pwd)
+TUNA_BIN=${TUNA_BIN:-$TUNA_ROOT/bin}
 
 # Limits every exercise checks against: the post's 20% CPU and 200M memory.
 WANT_CPU_PERCENT=20
@@ -103,9 +106,8 @@ process_exists() {
 
 # nspid_list PID: the PID in each PID namespace, outermost first ("12345 1").
 nspid_list() {
-    local line
-    line=$(sed -n 's/^NSpid:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
-    echo $line    # unquoted on purpose: tabs to single spaces
+    sed -n 's/^NSpid:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null | tr -s '[:space:]' ' ' |
+        sed 's/ $//'
 }
 
 # --- cgroups ------------------------------------------------------------------------------
