@@ -38,20 +38,19 @@ SOURCE=172.17.0.0/16
 
 # --- inside the host namespace: the measurements ----------------------------
 
-# now_us: wall clock in microseconds, from $EPOCHREALTIME ("s.micro").
-now_us() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
-
 # median_us FILE: the median of the numbers in FILE, one a line.
 median_us() { sort -n "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 
-# timed NAME CMD...: run CMD (quietly; it must succeed), add its time to NAME's file.
+# timed NAME CMD...: run CMD (quietly; it must succeed), add its time to
+# NAME's file.  The clock is read in this shell ($EPOCHREALTIME is "s.micro"),
+# never in a $(...) subshell, whose fork would be timed too.
 timed() {
     local name=$1 start end
     shift
-    start=$(now_us)
+    start=${EPOCHREALTIME/./}
     "$@" >/dev/null 2>&1 || { echo "net-bench: $name failed: $*" >&2; exit 1; }
-    end=$(now_us)
-    echo $((end - start)) >>"$WORK/$name"
+    end=${EPOCHREALTIME/./}
+    echo $((10#$end - 10#$start)) >>"$WORK/$name"
 }
 
 veth_tuna() {
