@@ -372,8 +372,9 @@ int main(int argc, char **argv)
 		explain_note("execvp(\"%s\", ...)   # the group's limits now bind it and "
 			     "its children", rest[0]);
 		execvp(rest[0], rest);
-		warn_msg("exec %s: %s", rest[0], strerror(errno));
-		return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+		int err = errno;
+		warn_msg("exec %s: %s", rest[0], strerror(err));
+		return err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
 	}
 
 	/* 6. stat: read the counters back. */

@@ -1,10 +1,12 @@
 /*
- * hierarchy.c - where the controllers live, and how v1 and v2 spell things.
+ * hierarchy.c - where the controllers live, v2's cgroup.subtree_control,
+ * and the counters `stat` reads.
  *
  * A reader can skip this file on a first pass: cgroup.c says what is done
- * (mkdir, write a limit, join, rmdir); this file knows that v1 calls the CPU
- * quota cpu.cfs_quota_us and v2 calls it cpu.max, and finds out which of the
- * two this machine has.
+ * (mkdir, write a limit, join, rmdir); this file finds out whether this
+ * machine has v1, v2 or both, hands v2 controllers down to a new group,
+ * and knows that v1 counts CPU time in cpuacct.usage (ns) where v2 has
+ * cpu.stat's usage_usec (µs).
  *
  * Detecting the layout (kernel Documentation/admin-guide/cgroup-v2.rst,
  * "Mounting"; man cgroups(7)):
@@ -40,7 +42,7 @@
 #define MOUNTINFO "/proc/self/mountinfo"
 /* v1 reads "no limit" back as PAGE_COUNTER_MAX pages: 9223372036854771712. */
 #define V1_UNLIMITED_MIN (1ull << 62)
-#define USEC_PER_NSEC_DIVISOR 1000ull    /* v1 counts CPU time in ns */
+#define NSEC_PER_USEC 1000ull            /* v1 counts CPU time in ns */
 
 const char *const controller_names[CTRL_COUNT] = { "cpu", "cpuacct", "memory", "pids" };
 
@@ -305,7 +307,7 @@ static int has_word(const char *list, const char *word)
  * may hold no processes itself ("no internal processes", cgroup-v2.rst).
  */
 void enable_controllers(const struct layout *l, int hier, const char *parent,
-			       int parent_is_root)
+			int parent_is_root)
 {
 	static const char *no_internal =
 		"cgroup v2 allows no processes in a group that hands controllers to child "
@@ -358,7 +360,7 @@ static uint64_t read_key(const char *path, const char *key)
 
 static uint64_t ns_to_us(uint64_t ns)
 {
-	return ns == VALUE_UNKNOWN ? ns : ns / USEC_PER_NSEC_DIVISOR;
+	return ns == VALUE_UNKNOWN ? ns : ns / NSEC_PER_USEC;
 }
 
 /* Every counter `stat` shows, in the units the lesson uses: µs and bytes. */

@@ -36,11 +36,13 @@ static int is_max(const char *arg)
 	return strcmp(arg, "max") == 0;
 }
 
+/* One LIMITS option.  Bad input exits 2 here, before anything is touched. */
 void parse_limit_option(int opt, const char *arg, struct limits *lim)
 {
 	switch (opt) {
 	case OPT_CPU:
 		lim->has_cpu = 1;
+		lim->cpu_milli_percent = 0;
 		if (is_max(arg))
 			lim->cpu_quota_us = LIMIT_MAX;
 		else if (parse_percent(arg, &lim->cpu_milli_percent) < 0)
