@@ -17,6 +17,8 @@ PACKAGES=(
     zfs-fuse            # zpool/zfs: ZFS in userspace where OpenZFS is absent
     busybox-static      # a container root file system in one binary
     stress              # the post's load tool, compared with 07-stress
+    cgroup-tools        # the post's cgcreate/cgset, timed by labs/measure/cgroup-bench.sh
+    hyperfine           # medians for labs/measure/cgroup-bench.sh
     jq                  # tests parse ip -j / nft -j / --json
     util-linux          # unshare, nsenter, losetup, the post's peers
     iputils-ping        # ping, as the post runs it
