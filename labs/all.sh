@@ -22,6 +22,9 @@ CPU_LIMIT=20%
 MEMORY_LIMIT=200M                   # the post's 209715200 bytes
 CPU_SHARE_MIN=17 CPU_SHARE_MAX=23   # percent: 20% within the kernel's granularity
 STRESS_SECONDS=5
+# A memory hog under a 20% CPU quota touches its pages slowly: give it time to
+# reach the limit (a hog the OOM killer takes ends at once).
+OOM_SECONDS=8
 # The post's programs, copied into the image with the libraries they need.
 POST_PROGRAMS=(ls mount umount df lsblk mkdir rm ping ip ps)
 
@@ -187,12 +190,12 @@ step 7 "The load test: the limits bite"
 cg_exec() { "$TUNA_BIN/01-cgroup" exec "$LAB_CONTAINER_CGROUP" -- "$@"; }
 post "stress -c 1      # top on the host shows ~20%"
 stat_json() { "$TUNA_BIN/01-cgroup" stat --json "$LAB_CONTAINER_CGROUP"; }
-usage0=$(stat_json | jq '.cpu.usage_usec') t0=$(date +%s%N)
+usage0=$(stat_json | jq '.cpu.usage_us') t0=$(date +%s%N)
 ours cg_exec nsenter --target "$CPID" --mount --uts --ipc --net --pid --root --wd \
     -- /bin/07-stress -c 1 -t "${STRESS_SECONDS}s" || true
-usage1=$(stat_json | jq '.cpu.usage_usec') t1=$(date +%s%N)
+usage1=$(stat_json | jq '.cpu.usage_us') t1=$(date +%s%N)
 # The kernel's figure: the cgroup's CPU time over wall time.
-share10=$(( (usage1 - usage0) * 1000 * 1000 / ((t1 - t0) / 1000) / 100 ))
+share10=$(( (usage1 - usage0) * 1000 / ((t1 - t0) / 1000) ))   # tenths of a percent
 share="$((share10 / 10)).$((share10 % 10))"
 throttled=$(stat_json | jq '.cpu.nr_throttled')
 if [ "$share10" -ge $((CPU_SHARE_MIN * 10)) ] && [ "$share10" -le $((CPU_SHARE_MAX * 10)) ] &&
@@ -207,7 +210,7 @@ for bytes in 198M 199M 200M 250M; do
     kills0=$(stat_json | jq '.memory.oom_kills')
     rc=0
     cg_exec nsenter --target "$CPID" --mount --uts --ipc --net --pid --root --wd \
-        -- /bin/07-stress -q --vm 1 --vm-bytes "$bytes" -t 2s >/dev/null 2>&1 || rc=$?
+        -- /bin/07-stress -q --vm 1 --vm-bytes "$bytes" -t "${OOM_SECONDS}s" >/dev/null 2>&1 || rc=$?
     kills1=$(stat_json | jq '.memory.oom_kills')
     say "--vm-bytes $bytes: exit status $rc, OOM kills $kills0 -> $kills1"
 done
