@@ -14,7 +14,11 @@
  * hierarchy; a parent must hand its controllers down through
  * cgroup.subtree_control, and may then hold no processes itself.  This
  * machine is hybrid: v1 for cpu, cpuacct, memory, pids; cgroup2 beside them
- * with none of those.  hierarchy.c finds out which and spells the files.
+ * with none of those.
+ *
+ * Siblings a first reading can skip: hierarchy.c (which layout this is, v2's
+ * subtree_control, the counters), limits.c (each limit's v1 and v2 file),
+ * members.c (cgroup.procs and delete --kill), report.c (info/stat output).
  *
  * --cpu 20% means 20% of one CPU: a quota of 20000 µs in every 100000 µs
  * period.  The post's `echo 20 > cpu.cfs_quota_us` asks for 20 µs, which

@@ -112,16 +112,18 @@ void check_limits_possible(const struct layout *l, const struct limits *lim,
 	static const char *bound_to_v1 =
 		"on a hybrid machine a controller bound to a v1 hierarchy is missing from "
 		"cgroup2: use the default --root, or boot with cgroup_no_v1=all";
+	const char *why = strcmp(l->mode, "v1") == 0 ? "this --root holds other controllers: "
+		"see `" PROG " --root DIR info`; the default /sys/fs/cgroup has them all" :
+		bound_to_v1;
 	char probe[PATH_MAX + 64];
 	int memory = l->where[CTRL_MEMORY];
 
 	if (lim->has_cpu && l->where[CTRL_CPU] < 0)
-		die_with_hint(ENOENT, bound_to_v1, "--cpu: no cpu controller under %s", l->root);
+		die_with_hint(ENOENT, why, "--cpu: no cpu controller under %s", l->root);
 	if ((lim->has_memory || lim->has_swap) && memory < 0)
-		die_with_hint(ENOENT, bound_to_v1, "--memory: no memory controller under %s",
-			      l->root);
+		die_with_hint(ENOENT, why, "--memory: no memory controller under %s", l->root);
 	if (lim->has_pids && l->where[CTRL_PIDS] < 0)
-		die_with_hint(ENOENT, bound_to_v1, "--pids: no pids controller under %s", l->root);
+		die_with_hint(ENOENT, why, "--pids: no pids controller under %s", l->root);
 	if (!lim->has_swap || l->h[memory].version != 1)
 		return;
 	snprintf(probe, sizeof(probe), "%s/memory.memsw.limit_in_bytes", l->h[memory].path);
