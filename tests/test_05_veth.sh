@@ -285,5 +285,20 @@ test_failure_inside_removes_the_pair() {
     assertEquals "container side as before" "lo " "$(link_names "$cns")"
 }
 
+test_without_root_the_refusal_has_a_hint() {
+    sandbox || return 0
+    require_command setpriv util-linux || return 0
+    local cns cpid before
+    container cns cpid
+    before=$(link_names "$HOST")
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" in_host setpriv --reuid=65534 \
+        --regid=65534 --clear-groups "$VETH" add --pid "$cpid" \
+        --host-addr 172.17.0.1/16 --container-addr 172.17.0.2/16
+    assertEquals "exit status" 1 "$RC"
+    assertTrue "error then hint: $(cat "$TEST_TMP/err")" \
+        "grep -q '^05-veth: ' '$TEST_TMP/err' && grep -q '^hint: .*root' '$TEST_TMP/err'"
+    assertEquals "nothing made" "$before" "$(link_names "$HOST")"
+}
+
 # shellcheck disable=SC1090
 . "$SHUNIT2"

@@ -220,6 +220,18 @@ test_disable_or_show_without_the_table_is_refused() {
     assert_one_line_failure 1 ip netns exec "$HOST" "$NAT" show --table nosuch
 }
 
+test_without_root_the_refusal_has_a_hint() {
+    world || return 0
+    require_command setpriv util-linux || return 0
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" in_host setpriv --reuid=65534 \
+        --regid=65534 --clear-groups "$NAT" enable --source 172.17.0.0/16
+    assertEquals "exit status" 1 "$RC"
+    assertTrue "error then hint: $(cat "$TEST_TMP/err")" \
+        "grep -q '^06-nat: write /proc/sys/net/ipv4/ip_forward: Permission denied' '$TEST_TMP/err' &&
+         grep -q '^hint: .*root' '$TEST_TMP/err'"
+    assertEquals "ip_forward untouched" 0 "$(host_forwarding)"
+}
+
 # Last (shunit2 runs tests in the order written): after every test above.
 test_zz_the_machines_own_network_namespace_is_unchanged() {
     require_root || return 0

@@ -55,6 +55,8 @@
 #define DEFAULT_CONTAINER_IF "eth0"   /* the post's name inside */
 #define HOST_IF_PREFIX "h"            /* the post's h$CPID ... */
 #define PEER_IF_PREFIX "c"            /* ... and c$CPID */
+#define HINT_ROOT "links and other network namespaces need root (CAP_NET_ADMIN, " \
+	"and CAP_SYS_ADMIN for setns)"
 
 struct options {
 	const char *command;
@@ -96,6 +98,25 @@ static void usage(FILE *out)
 		"Exit status: 0 ok, 1 the kernel refused, 2 bad usage.\n"
 		"Example: " PROG " add --pid 1234 --host-addr 172.17.0.1/16 \\\n"
 		"           --container-addr 172.17.0.2/16 --gateway 172.17.0.1\n");
+}
+
+/* die() with a second line for a known pitfall (HINT_TEXT may be NULL). */
+static void die_hint(const char *hint_text, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
+
+static void die_hint(const char *hint_text, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	warn_msg("%s", message);
+	if (hint_text)
+		hint("%s", hint_text);
+	undo_run();
+	exit(EXIT_REFUSED);
 }
 
 static void copy_ifname(char *dst, const char *option, const char *name)
@@ -270,11 +291,11 @@ static int open_container_netns(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	explain_call(fd, fd < 0 ? errno : 0, NULL, "open(\"%s\", O_RDONLY)", path);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			die("open %s: no process %d", path, (int)pid);
-		die_errno("open %s", path);
-	}
+	if (fd < 0 && errno == ENOENT)
+		die("open %s: no process %d", path, (int)pid);
+	if (fd < 0)
+		die_hint(errno == EACCES || errno == EPERM ? HINT_ROOT : NULL, "open %s: %s",
+			 path, strerror(errno));
 	/* Connecting a namespace to itself would rename our own links. */
 	if (stat("/proc/self/ns/net", &ours) == 0 && fstat(fd, &theirs) == 0 &&
 	    ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev)
@@ -291,7 +312,8 @@ static void open_container_socket(int netns_fd, pid_t pid)
 	if (self < 0)
 		die_errno("open /proc/self/ns/net");
 	if (setns(netns_fd, CLONE_NEWNET) < 0)
-		die_errno("setns /proc/%d/ns/net", (int)pid);
+		die_hint(errno == EPERM ? HINT_ROOT : NULL, "setns /proc/%d/ns/net: %s",
+			 (int)pid, strerror(errno));
 	explain_call(0, 0, NULL, "setns(/proc/%d/ns/net, CLONE_NEWNET)", (int)pid);
 	r = nl_open(&container_nl, NETLINK_ROUTE);
 	explain_call(r < 0 ? -1 : container_nl.fd, -r, NULL,
@@ -336,12 +358,13 @@ static void veth_create(const char *host_if, const char *peer_if, int netns_fd, 
 	r = rtnl_do(&host_nl, &req, shell, "RTM_NEWLINK ifname=\"%s\" linkinfo={kind=\"veth\" "
 		    "peer={ifname=\"%s\" net_ns_fd=%d}}", host_if, peer_if, netns_fd);
 	if (r < 0) {
-		warn_msg("creating veth %s/%s: %s", host_if, peer_if, nl_strerror(&host_nl, r));
-		if (r == -EEXIST)
-			hint("%s exists here or %s in the container: choose --host-if, or "
-			     "remove it with " PROG " del --host-if NAME", host_if, peer_if);
-		undo_run();
-		exit(EXIT_REFUSED);
+		char taken[160];
+
+		snprintf(taken, sizeof(taken), "%s exists here or %s in the container: choose "
+			 "--host-if, or remove it with " PROG " del --host-if NAME",
+			 host_if, peer_if);
+		die_hint(r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL,
+			 "creating veth %s/%s: %s", host_if, peer_if, nl_strerror(&host_nl, r));
 	}
 	/* From here on a failure must remove the pair: the host end takes
 	 * the peer with it, wherever the peer has gone. */
@@ -414,18 +437,17 @@ static int default_route_add(struct nl_socket *nl, struct in_addr gateway)
 		       inet_ntoa(gateway));
 }
 
-/* Stop here if R failed: the step, the kernel's reason; undo runs in die. */
+/* Stop here if R failed: the step, the kernel's reason; die_hint undoes. */
 static void check(struct nl_socket *nl, int r, const char *what, const char *name)
 {
+	char taken[96];
+
 	if (r >= 0)
 		return;
-	if (r == -EEXIST) {
-		warn_msg("%s %s: %s", what, name, nl_strerror(nl, r));
-		hint("%s already exists there; pick another name or address", name);
-		undo_run();
-		exit(EXIT_REFUSED);
-	}
-	die("%s %s: %s", what, name, nl_strerror(nl, r));
+	snprintf(taken, sizeof(taken), "%s already exists there: pick another name or address",
+		 name);
+	die_hint(r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL, "%s %s: %s", what,
+		 name, nl_strerror(nl, r));
 }
 
 /* The index of NAME, or die saying which side lacks it. */

@@ -45,6 +45,8 @@
 #define DEFAULT_TABLE "tuna"
 #define CHAIN "postrouting"
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
+#define HINT_ROOT "nftables and net.ipv4.ip_forward need root (CAP_NET_ADMIN in this " \
+	"network namespace)"
 
 struct options {
 	const char *command, *table, *source_text, *out_if;
@@ -132,6 +134,25 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	if (opt->out_if && parse_ifname(opt->out_if) < 0)
 		die_usage("--out-if '%s': not an interface name (1..%d bytes)", opt->out_if,
 			  IFNAMSIZ - 1);
+}
+
+/* die() with a second line for a known pitfall (HINT_TEXT may be NULL). */
+static void die_hint(const char *hint_text, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
+
+static void die_hint(const char *hint_text, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	warn_msg("%s", message);
+	if (hint_text)
+		hint("%s", hint_text);
+	undo_run();
+	exit(EXIT_REFUSED);
 }
 
 /* --- building nf_tables messages ---------------------------------------- */
@@ -289,7 +310,8 @@ static int command_enable(const struct options *opt)
 	explain_note("# the post: sysctl -w net.ipv4.ip_forward=1");
 	r = file_write(IP_FORWARD, "1");
 	if (r < 0)
-		die_err(-r, "write %s", IP_FORWARD);
+		die_hint(r == -EACCES || r == -EPERM ? HINT_ROOT : NULL, "write %s: %s",
+			 IP_FORWARD, strerror(-r));
 	if (strcmp(old_forward, "1") != 0)
 		undo_push(undo_ip_forward, old_forward);
 
@@ -351,15 +373,15 @@ static int command_enable(const struct options *opt)
 	explain_batch_message(seq[2], r, &rule, shell[2], what);
 
 	if (r == -EEXIST && nl.error_seq == seq[0]) {
-		warn_msg("creating table ip %s: %s", opt->table, nl_strerror(&nl, r));
-		hint("it is there already: run " PROG " disable --table %s first, or "
-		     "pick another --table", opt->table);
-		undo_run();
-		exit(EXIT_REFUSED);
+		char again[NFT_NAME_MAXLEN + 96];
+
+		snprintf(again, sizeof(again), "it is there already: run " PROG " disable "
+			 "--table %s first, or pick another --table", opt->table);
+		die_hint(again, "creating table ip %s: %s", opt->table, nl_strerror(&nl, r));
 	}
 	if (r < 0)
-		die("installing table ip %s (batch, message seq %u): %s", opt->table,
-		    nl.error_seq, nl_strerror(&nl, r));
+		die_hint(r == -EPERM ? HINT_ROOT : NULL, "installing table ip %s (batch, "
+			 "message seq %u): %s", opt->table, nl.error_seq, nl_strerror(&nl, r));
 	undo_forget();
 	return 0;
 }
@@ -384,7 +406,8 @@ static int command_disable(const struct options *opt)
 	if (r == -ENOENT)
 		die("deleting table ip %s: no such table (nothing to disable)", opt->table);
 	if (r < 0)
-		die("deleting table ip %s: %s", opt->table, nl_strerror(&nl, r));
+		die_hint(r == -EPERM ? HINT_ROOT : NULL, "deleting table ip %s: %s", opt->table,
+			 nl_strerror(&nl, r));
 	return 0;
 }
 
