@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# labs/exercises/07-stress.sh - exercise 07: a CPU hog held at 20% by its cgroup.
+#
+# Checks, by reading the cgroup and /proc only, while the student's hog runs:
+#   the cgroup's CPU limit is 20% (as in exercise 01)
+#   processes are in it (tasks / cgroup.procs)
+#   over EX_SECONDS (default 2) the CPU time its threads used, divided by the
+#   wall time, is about 20%, and cpu.stat nr_throttled went up.
+#   CPU time: v1, the sum of /proc/TID/schedstat (ns on a CPU) over the
+#   cgroup's tasks (cpuacct is a separate hierarchy here); v2, cpu.stat usage_usec.
+#
+# Target: EX_CGROUP (default tuna-ex/student), EX_SECONDS (default 2).
+# Docs: Documentation/scheduler/sched-bwc.rst (Statistics),
+# Documentation/scheduler/sched-stats.rst (/proc/PID/schedstat), man 1 stress.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+EX_CGROUP=${EX_CGROUP:-tuna-ex/student}
+EX_SECONDS=${EX_SECONDS:-2}
+# How far from 20% a measurement over a couple of seconds may be: the quota
+# is granted per 100 ms period, so a 2 s window holds about 20 of them.
+SHARE_TOLERANCE=6
+NS_PER_US=1000
+
+task() {
+    cat <<EOF
+Exercise 07 - a CPU hog held at 20% by its cgroup
+
+Run a CPU hog inside the cgroup $EX_CGROUP of exercise 01 (20% of one CPU) and
+leave it running while you check: the kernel must hold it at 20%.
+      # a shell in the cgroup (v1: its PID into tasks of the cpu tree), then the hog:
+      echo \$\$ > /sys/fs/cgroup/cpu/$EX_CGROUP/tasks
+      stress -c 1 -t 60s        # the post's tool, or ours: bin/07-stress -c 1 -t 60s
+or ours, in one line:
+      bin/01-cgroup exec $EX_CGROUP -- bin/07-stress -c 1 -t 60s
+In another terminal, \`top\` shows the hog at about 20% (the post's C29).
+
+Think about: how does the kernel hold a process at 20%? What do nr_periods,
+nr_throttled and throttled_time in cpu.stat count?
+
+Check:   make exercise N=07     (or: labs/exercises/run 07), while the hog runs
+Target:  EX_CGROUP=$EX_CGROUP  (EX_SECONDS=$EX_SECONDS: how long the check measures)
+Undo:    stop the hog (Ctrl-C), leave the cgroup's shell; rmdir the cgroup
+EOF
+}
+exercise_start "$@"
+
+# --- the kernel's state ----------------------------------------------------------------------
+VERSION=$(cgroup_version)
+CPU_DIR=$(cgroup_dir cpu "$EX_CGROUP")
+MEMBERS_FILE=$CPU_DIR/cgroup.procs
+[ "$VERSION" = v1 ] && MEMBERS_FILE=$CPU_DIR/tasks    # threads, for schedstat
+
+# cpu_stat KEY: a value from the cgroup's cpu.stat (0 when absent).
+cpu_stat() {
+    awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' "$CPU_DIR/cpu.stat" 2>/dev/null
+}
+
+# cpu_time_us: CPU time used so far by the cgroup, in µs.  v2 counts it
+# itself; in v1 it is the sum over the cgroup's threads of the first field
+# of /proc/TID/schedstat (ns spent on a CPU).
+cpu_time_us() {
+    if [ "$VERSION" = v2 ]; then
+        cpu_stat usage_usec
+        return
+    fi
+    local tid total=0 run
+    while read -r tid; do
+        read -r run _ <"/proc/$tid/schedstat" 2>/dev/null || continue
+        total=$((total + run))
+    done <"$MEMBERS_FILE"
+    echo $((total / NS_PER_US))
+}
+
+# now_us: wall-clock time in µs.
+now_us() {
+    echo $(($(date +%s%N) / NS_PER_US))
+}
+
+MEASURED=0
+# (cgroup files report size 0: read them, do not test -s.)
+if [ -d "$CPU_DIR" ] && [ -n "$(cat "$MEMBERS_FILE" 2>/dev/null)" ]; then
+    MEASURED=1
+    throttled_before=$(cpu_stat nr_throttled)
+    used_before=$(cpu_time_us)
+    wall_before=$(now_us)
+    sleep "$EX_SECONDS"
+    used_after=$(cpu_time_us)
+    wall_after=$(now_us)
+    throttled_after=$(cpu_stat nr_throttled)
+    SHARE=$(percent $((used_after - used_before)) $((wall_after - wall_before)))
+    THROTTLED=$((throttled_after - throttled_before))
+    WALL_SECONDS=$(awk -v us=$((wall_after - wall_before)) 'BEGIN { printf "%.1f", us / 1e6 }')
+fi
+
+# --- the checks ----------------------------------------------------------------------------
+
+test_the_cgroup_exists() {
+    if [ -d "$CPU_DIR" ]; then
+        ok "$CPU_DIR exists"
+    else
+        wrong "there is no $CPU_DIR: make the cgroup of exercise 01 first (labs/exercises/run 01)."
+    fi
+}
+
+test_the_cpu_limit_is_20_percent() {
+    [ -d "$CPU_DIR" ] || { not_checked "the CPU limit (no cgroup yet)"; return 0; }
+    explain_cpu_limit "$CPU_DIR"
+}
+
+test_a_process_runs_in_it() {
+    [ -d "$CPU_DIR" ] || { not_checked "no cgroup yet"; return 0; }
+    if [ "$MEASURED" = 1 ]; then
+        ok "in the cgroup: $(while read -r p; do
+            printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done <"$MEMBERS_FILE")"
+    else
+        wrong "no process is in the cgroup ($MEMBERS_FILE is empty): a process runs" \
+            "where it was put, and its children start where it is. Move a shell in," \
+            "then start the hog from it. Do: echo \$\$ > $MEMBERS_FILE; stress -c 1 -t 60s"
+    fi
+}
+
+test_the_hog_is_held_at_20_percent() {
+    [ "$MEASURED" = 1 ] || { not_checked "nothing runs in the cgroup"; return 0; }
+    local low=$((WANT_CPU_PERCENT - SHARE_TOLERANCE)) high=$((WANT_CPU_PERCENT + SHARE_TOLERANCE))
+    local why=''
+    read_cpu_limit "$CPU_DIR" && [ "$CPU_QUOTA" = max ] &&
+        why=" The cgroup has no CPU limit at all (see the limit check above)."
+    if awk -v s="$SHARE" -v h="$high" 'BEGIN { exit !(s > h) }'; then
+        wrong "the cgroup's processes used $SHARE% of a CPU over $WALL_SECONDS s and were" \
+            "throttled $THROTTLED times (cpu.stat nr_throttled): the $WANT_CPU_PERCENT% limit" \
+            "does not hold.$why The kernel throttles a group only when it has used its" \
+            "quota within a period."
+    elif awk -v s="$SHARE" -v l="$low" 'BEGIN { exit !(s < l) }'; then
+        wrong "the cgroup's processes used only $SHARE% of a CPU over $WALL_SECONDS s: nothing" \
+            "in it is hogging the CPU. Is the hog running, and was it started from a shell" \
+            "inside the cgroup (a process started elsewhere stays elsewhere)?" \
+            "Do: echo \$\$ > $MEMBERS_FILE; stress -c 1 -t 60s"
+    elif [ "$THROTTLED" -le 0 ]; then
+        wrong "the cgroup's processes used $SHARE% of a CPU over $WALL_SECONDS s, but the" \
+            "kernel never throttled them (nr_throttled did not move): they did not want" \
+            "more. Run a CPU hog, which always wants more. Do: stress -c 1 -t 60s"
+    else
+        ok "CPU share $SHARE% (limit $WANT_CPU_PERCENT%) over $WALL_SECONDS s," \
+            "throttled $THROTTLED times (cpu.stat nr_throttled)"
+    fi
+}
+
+. "$SHUNIT2"
