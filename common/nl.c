@@ -88,10 +88,14 @@ void *nl_request_header(struct nl_request *req)
 	return req->data;
 }
 
-/* The end of what is written so far, where the next bytes go. */
+/*
+ * The end of what is written so far, where the next bytes go.  Counted
+ * from the whole request (hdr is its first member), so the compiler knows
+ * the room is data[], not the 16 bytes of hdr.
+ */
 static unsigned char *request_tail(struct nl_request *req)
 {
-	return (unsigned char *)&req->hdr + req->hdr.nlmsg_len;
+	return (unsigned char *)req + req->hdr.nlmsg_len;
 }
 
 /* Is there room for LEN more bytes (padded)?  If not, remember it. */
