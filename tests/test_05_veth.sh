@@ -272,6 +272,23 @@ test_unreachable_gateway_prints_the_kernels_text_and_removes_the_pair() {
     assertEquals "nothing left inside" "lo " "$(link_names "$cns")"
 }
 
+test_failure_removes_a_bridge_this_run_made_but_not_one_it_reused() {
+    sandbox || return 0
+    local cns cpid before
+    container cns cpid
+    before=$(link_names "$HOST")
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" add_container "$cpid" 172.17.0.2 \
+        --bridge tbr1 --container-if lo
+    assertEquals "exit status" 1 "$RC"
+    assertEquals "bridge and pair removed" "$before" "$(link_names "$HOST")"
+    ip -n "$HOST" link add tbr2 type bridge
+    before=$(link_names "$HOST")
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" add_container "$cpid" 172.17.0.2 \
+        --bridge tbr2 --container-if lo
+    assertEquals "exit status" 1 "$RC"
+    assertEquals "the bridge that was there stays, the pair goes" "$before" "$(link_names "$HOST")"
+}
+
 test_failure_inside_removes_the_pair() {
     sandbox || return 0
     local cns cpid before

@@ -304,7 +304,7 @@ static int open_container_netns(pid_t pid)
 	return fd;
 }
 
-/* 2. A socket inside the container: setns there, socket(), setns back. */
+/* 1. And a socket inside the container: setns there, socket(), setns back. */
 static void open_container_socket(int netns_fd, pid_t pid)
 {
 	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), r;
@@ -327,7 +327,7 @@ static void open_container_socket(int netns_fd, pid_t pid)
 }
 
 /*
- * 3. RTM_NEWLINK kind "veth".  The peer is an ifinfomsg plus attributes,
+ * 2. RTM_NEWLINK kind "veth".  The peer is an ifinfomsg plus attributes,
  * IFLA_NET_NS_FD among them: the peer is created in the container.
  */
 static void veth_create(const char *host_if, const char *peer_if, int netns_fd, pid_t pid)
@@ -459,15 +459,15 @@ static int must_find(struct nl_socket *nl, const char *name)
 	return index;
 }
 
-/* 4. --bridge: reuse it, or make it and give it the host address. */
-static int bridge_prepare(const struct options *opt, int *created)
+/* 3. --bridge: reuse it, or make it and give it the host address.  A bridge
+ * made by this run is removed again if the run fails later. */
+static int bridge_prepare(const struct options *opt)
 {
 	struct nl_request req;
 	struct nlattr *linkinfo;
 	char shell[64];
 	int index = link_index(&host_nl, opt->bridge), r;
 
-	*created = 0;
 	if (index != -ENODEV) {
 		check(&host_nl, index, "finding bridge", opt->bridge);
 		return index;
@@ -483,7 +483,6 @@ static int bridge_prepare(const struct options *opt, int *created)
 		    "RTM_NEWLINK ifname=\"%s\" linkinfo={kind=\"bridge\"}", opt->bridge);
 	check(&host_nl, r, "creating bridge", opt->bridge);
 	undo_push(undo_delete_link, (void *)opt->bridge);
-	*created = 1;
 	index = must_find(&host_nl, opt->bridge);
 	r = address_add(&host_nl, index, opt->bridge, opt->host_addr, opt->host_prefix);
 	check(&host_nl, r, "adding the host address to", opt->bridge);
@@ -496,7 +495,7 @@ static int bridge_prepare(const struct options *opt, int *created)
 static int command_add(struct options *opt)
 {
 	char shell[96];
-	int netns_fd, index, bridge = 0, bridge_created = 0, r;
+	int netns_fd, index, bridge = 0, r;
 
 	/* 1. The container's network namespace, and a socket in each. */
 	netns_fd = open_container_netns(opt->pid);
@@ -510,7 +509,7 @@ static int command_add(struct options *opt)
 
 	/* 3. The host side: an address on the host end, or on the bridge. */
 	if (opt->bridge)
-		bridge = bridge_prepare(opt, &bridge_created);
+		bridge = bridge_prepare(opt);
 	index = must_find(&host_nl, opt->host_if);
 	if (!opt->bridge) {
 		r = address_add(&host_nl, index, opt->host_if, opt->host_addr, opt->host_prefix);
