@@ -46,9 +46,11 @@
 #define ZFS_FUSE_PIDFILE TUNA_RUN_DIR "/zfs-fuse.pid"  /* "we started it" */
 #define DAEMON_START_TIMEOUT_MS 10000
 #define DAEMON_STOP_TIMEOUT_MS 30000        /* the init script allows 12 s */
-#define BUSY_RETRY_TIMEOUT_MS 3000          /* "dataset is busy" after a clone */
+#define BUSY_RETRY_TIMEOUT_MS 10000         /* "busy" after a clone, or while zfs list runs */
 #define POLL_STEP_MS 20
 #define LIST_BUFFER_SIZE (1 << 20)
+
+static void run_destroy(const char *const argv[], const char *shell);
 
 static void sleep_ms(long ms)
 {
@@ -231,7 +233,7 @@ static int zfs_pools_left(void)
 
 static void zfs_pool_destroy(struct store *s)
 {
-	run_or_die((const char *[]){ "zpool", "destroy", s->pool, NULL }, "zpool destroy zpools");
+	run_destroy((const char *[]){ "zpool", "destroy", s->pool, NULL }, "zpool destroy zpools");
 	backing_file_remove(s);
 	store_dir_remove(s);
 	if (!path_exists(ZFS_DEVICE) && zfs_fuse_ours() && !zfs_pools_left())
@@ -345,27 +347,37 @@ static int zfs_list(struct store *s, struct entry *entries)
 	return n;
 }
 
-static void zfs_destroy(struct store *s, const struct entry *what)
+/*
+ * Run a zfs/zpool command that destroys something.  zfs-fuse answers
+ * "dataset is busy" / "pool is busy" for a moment after a clone is made:
+ * retry that, for a bounded time, and nothing else.
+ */
+static void run_destroy(const char *const argv[], const char *shell)
 {
-	char dataset[PATH_MAX], err[512];
-	const char *argv[] = { "zfs", "destroy", dataset, NULL };
-	int status;
+	char err[512];
 
-	path_format(dataset, "%s/%s/%s", s->pool,
-		    what->type == ENTRY_CONTAINER ? "containers" : "images", what->name);
-	/* zfs-fuse: a clone is "busy" for a moment after it is made. */
 	for (int waited = 0;; waited += POLL_STEP_MS) {
-		status = run_program(argv, "zfs destroy", NULL, 0, err, sizeof(err));
-		if (status == 0)
+		if (run_program(argv, shell, NULL, 0, err, sizeof(err)) == 0)
 			return;
 		if (!strstr(err, "busy") || waited >= BUSY_RETRY_TIMEOUT_MS)
 			break;
 		sleep_ms(POLL_STEP_MS);
 	}
 	if (strstr(err, "busy"))
-		die_hint("a process may be using it (cwd or open file): fuser -vm MOUNTPOINT",
-			 "zfs destroy %s: %s", dataset, err);
-	die("zfs destroy %s: %s", dataset, err);
+		die_hint("a process may be using it (its cwd or an open file): fuser -vm MOUNTPOINT",
+			 "%s %s %s: %s", argv[0], argv[1], argv[2], err);
+	die("%s %s %s: %s", argv[0], argv[1], argv[2], err);
+}
+
+static void zfs_destroy(struct store *s, const struct entry *what)
+{
+	char dataset[PATH_MAX];
+
+	path_format(dataset, "%s/%s/%s", s->pool,
+		    what->type == ENTRY_CONTAINER ? "containers" : "images", what->name);
+	run_destroy((const char *[]){ "zfs", "destroy", dataset, NULL },
+		    what->type == ENTRY_CONTAINER ? "zfs destroy zpools/containers/myContainer" :
+						    "zfs destroy zpools/images/myImage[@v1.0]");
 }
 
 const struct backend backend_zfs = {
