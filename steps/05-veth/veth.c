@@ -258,6 +258,8 @@ static int link_index(struct nl_socket *nl, const char *name)
 	nl_request_init(&req, RTM_GETLINK, 0, NULL, sizeof(struct ifinfomsg));
 	nl_put_string(&req, IFLA_IFNAME, name);
 	r = nl_talk(nl, &req, link_index_reply, &index);
+	explain_call(r < 0 ? -1 : index, -r, NULL, "%sRTM_GETLINK(NLM_F_REQUEST|NLM_F_ACK) "
+		     "ifname=\"%s\" -> index", nl == &container_nl ? "[container] " : "", name);
 	return r < 0 ? r : index;
 }
 

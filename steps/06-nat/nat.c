@@ -305,7 +305,10 @@ static int command_enable(const struct options *opt)
 	snprintf(source, sizeof(source), "%s/%u", inet_ntoa(opt->source), opt->prefix);
 
 	/* 1. Forwarding, in this network namespace only (it is per netns). */
-	if (file_read(IP_FORWARD, old_forward, sizeof(old_forward)) < 0)
+	r = file_read(IP_FORWARD, old_forward, sizeof(old_forward));
+	explain_call(r, r < 0 ? -r : 0, "sysctl net.ipv4.ip_forward", "read(\"%s\", \"%s\")",
+		     IP_FORWARD, r < 0 ? "" : old_forward);
+	if (r < 0)
 		snprintf(old_forward, sizeof(old_forward), "0");
 	explain_note("# the post: sysctl -w net.ipv4.ip_forward=1");
 	r = file_write(IP_FORWARD, "1");
