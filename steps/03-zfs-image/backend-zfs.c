@@ -354,12 +354,17 @@ static int zfs_list(struct store *s, struct entry *entries)
  */
 static void run_destroy(const char *const argv[], const char *shell)
 {
+	struct timespec start, now;
 	char err[512];
 
-	for (int waited = 0;; waited += POLL_STEP_MS) {
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
 		if (run_program(argv, shell, NULL, 0, err, sizeof(err)) == 0)
 			return;
-		if (!strstr(err, "busy") || waited >= BUSY_RETRY_TIMEOUT_MS)
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!strstr(err, "busy") ||
+		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+			    BUSY_RETRY_TIMEOUT_MS)
 			break;
 		sleep_ms(POLL_STEP_MS);
 	}
