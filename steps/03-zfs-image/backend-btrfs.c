@@ -496,6 +496,7 @@ const struct backend backend_btrfs = {
 	.name = "btrfs",
 	.min_size = BTRFS_MIN_SIZE,
 	.unavailable = btrfs_unavailable,
+	.install_hint = "apt-get install btrfs-progs; the kernel needs CONFIG_BTRFS_FS and loop devices",
 	.pool_create = btrfs_pool_create,
 	.pool_destroy = btrfs_pool_destroy,
 	.image_create = btrfs_image_create,

@@ -540,6 +540,7 @@ const struct backend backend_overlay = {
 	.name = "overlay",
 	.min_size = 1,
 	.unavailable = overlay_unavailable,
+	.install_hint = "the kernel needs CONFIG_OVERLAY_FS (modprobe overlay)",
 	.pool_create = overlay_pool_create,
 	.pool_destroy = overlay_pool_destroy,
 	.image_create = overlay_image_create,

@@ -389,6 +389,7 @@ const struct backend backend_zfs = {
 	.name = "zfs",
 	.min_size = ZFS_MIN_SIZE,
 	.unavailable = zfs_unavailable,
+	.install_hint = "apt-get install zfsutils-linux (OpenZFS, where the kernel has it) or zfs-fuse",
 	.pool_create = zfs_pool_create,
 	.pool_destroy = zfs_pool_destroy,
 	.image_create = zfs_image_create,

@@ -226,6 +226,20 @@ static void validate_store(const char *dir)
 		die_usage("--store: path too long");
 }
 
+static int dir_is_empty(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *de;
+	int empty = 1;
+
+	if (!dir)
+		die_errno("opendir %s", path);
+	while (empty && (de = readdir(dir)))
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(dir);
+	return empty;
+}
+
 static const struct backend *backend_named(const char *name)
 {
 	if (strcmp(name, "zfs") == 0)
@@ -250,7 +264,7 @@ static const struct backend *choose_backend(const char *name)
 
 		why = b->unavailable();
 		if (why)
-			die("backend %s cannot work here: %s", b->name, why);
+			die_hint(b->install_hint, "backend %s cannot work here: %s", b->name, why);
 		return b;
 	}
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -423,6 +437,9 @@ int main(int argc, char **argv)
 			path_format(state, "%s/" STATE_FILE, s.dir);
 			if (path_exists(state) || is_mount_point(s.dir))
 				die("pool create: a pool is already mounted at %s", s.dir);
+			if (!dir_is_empty(s.dir))
+				die("pool create: %s is not empty (a pool would hide what is in it)",
+				    s.dir);
 		}
 		s.backend->pool_create(&s, &opt.pool_opt);
 		undo_forget();

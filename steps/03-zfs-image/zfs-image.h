@@ -60,6 +60,7 @@ struct backend {
 	uint64_t min_size;                   /* smallest pool it can make */
 	/* NULL when it can work here, else why not (for the error and --backend). */
 	const char *(*unavailable)(void);
+	const char *install_hint;            /* what to install when it cannot */
 	void (*pool_create)(struct store *s, const struct pool_options *opt);
 	void (*pool_destroy)(struct store *s);
 	void (*image_create)(struct store *s, const char *image);
