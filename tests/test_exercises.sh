@@ -1,0 +1,565 @@
+#!/usr/bin/env bash
+# tests/test_exercises.sh - the self-checking exercises (labs/exercises/).
+#
+# Every exercise is run twice at least: against a right answer, made here
+# with the post's own commands (mkdir/echo into cgroupfs, unshare(1),
+# pivot_root(8), ip, nft/iptables, btrfs, mount -t overlay) in a sandbox of
+# the test's own, where it must pass (exit 0); and against a typical wrong
+# answer, where it must fail (exit 1) AND say the right thing.  The setups
+# use no tuna tool except bin/07-stress (the hog), so a broken tool cannot
+# make a checker look right.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+RUN=$TUNA_ROOT/labs/exercises/run
+CGROUP_V1=/sys/fs/cgroup
+BUSYBOX=/bin/busybox
+WAIT_STEPS=100          # 100 x 0.05 s: how long a setup may take to be ready
+HOG_SECONDS=15          # the hog outlives the check; it is killed at cleanup
+
+# --- helpers ---------------------------------------------------------------------------------
+
+# run_exercise ARGS...: labs/exercises/run ARGS, its report in $TEST_TMP/report
+# (one line per paragraph, so whole sentences can be grepped); sets RC.
+run_exercise() {
+    EX_REPORT_WIDTH=100000 run_capture "$TEST_TMP/report" "$TEST_TMP/err" "$RUN" "$@"
+}
+
+# assert_exercise_passes N: exit 0, PASS, and not one WRONG.
+assert_exercise_passes() {
+    run_exercise "$1"
+    local report
+    report="$(cat "$TEST_TMP/report" "$TEST_TMP/err")"
+    assertEquals "exit status of run $1: $report" 0 "$RC"
+    assertTrue "PASS in the report: $report" "grep -q '^PASS: exercise $1' '$TEST_TMP/report'"
+    assertFalse "no WRONG in the report: $report" "grep -q 'WRONG' '$TEST_TMP/report'"
+}
+
+# assert_exercise_fails_saying N PHRASE...: exit 1, NOT YET, and every
+# PHRASE (fixed strings) in a WRONG paragraph or its "do:" line.
+assert_exercise_fails_saying() {
+    local n=$1 phrase report
+    shift
+    run_exercise "$n"
+    report="$(cat "$TEST_TMP/report" "$TEST_TMP/err")"
+    assertEquals "exit status of run $n: $report" 1 "$RC"
+    assertTrue "NOT YET in the report: $report" "grep -q '^NOT YET: ' '$TEST_TMP/report'"
+    for phrase in "$@"; do
+        grep -E '^  WRONG: |^     do: ' "$TEST_TMP/report" | grep -qF -- "$phrase"
+        assertTrue "the report says \"$phrase\": $report" $?
+    done
+}
+
+# wait_until CMD...: up to 5 s for CMD to succeed.
+wait_until() {
+    local i
+    for ((i = 0; i < WAIT_STEPS; i++)); do
+        "$@" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# child_of PID: the first child of PID (unshare --fork's), once it exists.
+child_of() {
+    local children
+    wait_until has_children "$1" || return 1
+    read -r children _ <"/proc/$1/task/$1/children"
+    echo "$children"
+}
+
+# has_children PID (read anew at each call of wait_until)
+has_children() {
+    [ -n "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" ]
+}
+
+# stop_process PID: kill a background process of this suite and reap it.
+stop_process() {
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 0
+}
+
+# kill_process PID: kill a process that is not this suite's child (the
+# container's PID 1, whose death ends its PID namespace) and wait until it
+# is gone.
+kill_process() {
+    kill -KILL "$1" 2>/dev/null
+    wait_until is_gone "$1"
+}
+
+# is_gone PID: no such process, or only its zombie left.
+is_gone() {
+    [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# remove_cgroup DIR: rmdir, retried while its last processes finish dying.
+remove_cgroup() {
+    wait_until rmdir "$1" || rmdir "$1"
+}
+
+# make_v1_cgroup NAME: NAME in the cpu and memory hierarchies, removed at tearDown.
+make_v1_cgroup() {
+    local controller
+    for controller in cpu memory; do
+        mkdir "$CGROUP_V1/$controller/${1%/*}" || return 1
+        on_cleanup remove_cgroup "$CGROUP_V1/$controller/${1%/*}"
+        mkdir "$CGROUP_V1/$controller/$1" || return 1
+        on_cleanup remove_cgroup "$CGROUP_V1/$controller/$1"
+    done
+}
+
+require_cgroup_v1() {
+    require_root || return 1
+    require_feature "cgroup v1 cpu and memory hierarchies (this machine's kind)" \
+        test -f "$CGROUP_V1/cpu/cpu.cfs_quota_us" -a -f "$CGROUP_V1/memory/memory.limit_in_bytes"
+}
+
+# --- the runner --------------------------------------------------------------------------------
+
+test_run_rejects_an_unknown_exercise() {
+    local bad
+    for bad in 8 00 abc 1x ''; do
+        run_exercise "$bad"
+        assertEquals "exit status of run '$bad'" 2 "$RC"
+        assertTrue "run '$bad' says why on stderr" "grep -q '^run: ' '$TEST_TMP/err'"
+    done
+    run_exercise 01 --bogus
+    assertEquals "exit status of run 01 --bogus" 2 "$RC"
+}
+
+test_run_prints_every_task_and_the_readme_has_it() {
+    local n title
+    for n in 01 02 03 04 05 06 07; do
+        run_exercise "$n" --task
+        assertEquals "exit status of run $n --task" 0 "$RC"
+        title=$(head -n 1 "$TEST_TMP/report")
+        assertEquals "task $n starts with its title: $title" "Exercise $n - " "${title:0:14}"
+        grep -q "make exercise N=$n" "$TEST_TMP/report"
+        assertTrue "task $n says how to check it" $?
+        grep -qxF -- "## $title" "$TUNA_ROOT/labs/exercises/README.md"
+        assertTrue "README.md has the title of $n as a heading: $title" $?
+    done
+    run_exercise 1 --task
+    assertEquals "run 1 is run 01" "Exercise 01 - " "$(head -c 14 "$TEST_TMP/report")"
+}
+
+# --- 01: a cgroup with 20% CPU and 200M memory ------------------------------------------------------
+
+test_01_passes_with_quota_20000_and_200M() {
+    require_cgroup_v1 || return 0
+    local cg
+    cg=$(unique_name tex)/student
+    make_v1_cgroup "$cg" || fail "mkdir $cg"
+    echo 20000 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
+    echo 200M >"$CGROUP_V1/memory/$cg/memory.limit_in_bytes"
+    EX_CGROUP=$cg assert_exercise_passes 01
+}
+
+test_01_the_posts_echo_20_fails_and_says_microseconds() {
+    require_cgroup_v1 || return 0
+    local cg
+    cg=$(unique_name tex)/student
+    make_v1_cgroup "$cg" || fail "mkdir $cg"
+    # The post's command: the kernel refuses it, the quota stays -1.
+    { echo 20 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"; } 2>/dev/null
+    assertEquals "the kernel kept no limit" -1 "$(cat "$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us")"
+    echo 200M >"$CGROUP_V1/memory/$cg/memory.limit_in_bytes"
+    EX_CGROUP=$cg assert_exercise_fails_saying 01 \
+        "cpu.cfs_quota_us is -1 (no limit)" "Invalid argument" \
+        "the quota is in microseconds per period and the minimum is 1000" \
+        "echo 20000 > $CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
+}
+
+test_01_a_decimal_200MB_fails_and_says_mebibytes() {
+    require_cgroup_v1 || return 0
+    local cg
+    cg=$(unique_name tex)/student
+    make_v1_cgroup "$cg" || fail "mkdir $cg"
+    echo 20000 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
+    echo 200000000 >"$CGROUP_V1/memory/$cg/memory.limit_in_bytes"
+    EX_CGROUP=$cg assert_exercise_fails_saying 01 \
+        "200 MB in powers of ten" "200 * 1024 * 1024 = 209715200"
+}
+
+test_01_a_missing_memory_cgroup_fails_and_says_one_tree_per_controller() {
+    require_cgroup_v1 || return 0
+    local parent
+    parent=$(unique_name tex)
+    mkdir -p "$CGROUP_V1/cpu/$parent/student"
+    on_cleanup remove_cgroup "$CGROUP_V1/cpu/$parent"
+    on_cleanup remove_cgroup "$CGROUP_V1/cpu/$parent/student"
+    echo 20000 >"$CGROUP_V1/cpu/$parent/student/cpu.cfs_quota_us"
+    EX_CGROUP=$parent/student assert_exercise_fails_saying 01 \
+        "the memory controller has its own tree" \
+        "mkdir -p $CGROUP_V1/memory/$parent/student"
+}
+
+# --- 02: a shell in new namespaces, PID 1, hostname tuna ---------------------------------------------
+
+test_02_passes_with_unshare_fork_and_hostname_tuna() {
+    require_root || return 0
+    local unshare_pid shell
+    unshare --uts --pid --mount --fork \
+        sh -c "hostname tuna; : > '$TEST_TMP/ready'; exec sleep 60" &
+    unshare_pid=$!
+    on_cleanup stop_process "$unshare_pid"
+    shell=$(child_of "$unshare_pid")
+    on_cleanup kill_process "$shell"
+    wait_until test -e "$TEST_TMP/ready" || fail "the shell did not start"
+    EX_PID=$shell assert_exercise_passes 02
+}
+
+test_02_without_fork_fails_and_says_the_shell_is_not_pid_1() {
+    require_root || return 0
+    local shell
+    # The post's deep dive: without --fork the shell stays in the machine's
+    # PID namespace; its first child (hostname) was PID 1 and is gone.
+    unshare --uts --pid --mount sh -c "hostname tuna; : > '$TEST_TMP/ready'; exec sleep 60" &
+    shell=$!
+    on_cleanup stop_process "$shell"
+    wait_until test -e "$TEST_TMP/ready" || fail "the shell did not start"
+    EX_PID=$shell assert_exercise_fails_saying 02 \
+        "the shell is not PID 1" "unshare --pid without --fork" "Cannot allocate memory" \
+        "unshare --uts --pid --mount --fork bash"
+}
+
+test_02_a_forgotten_hostname_fails_and_says_set_it_inside() {
+    require_root || return 0
+    local unshare_pid shell
+    unshare --uts --pid --mount --fork sh -c ": > '$TEST_TMP/ready'; exec sleep 60" &
+    unshare_pid=$!
+    on_cleanup stop_process "$unshare_pid"
+    shell=$(child_of "$unshare_pid")
+    on_cleanup kill_process "$shell"
+    wait_until test -e "$TEST_TMP/ready" || fail "the shell did not start"
+    EX_PID=$shell assert_exercise_fails_saying 02 \
+        "starts with a copy of the host's name" "hostname tuna"
+}
+
+# --- 03: image, read-only snapshot, writable clone ----------------------------------------------------
+
+# make_btrfs: a small btrfs on a loop device, mounted at $TEST_TMP/store,
+# with an image subvolume holding busybox.  Sets STORE.
+make_btrfs() {
+    local loop
+    STORE=$TEST_TMP/store
+    truncate -s 128M "$TEST_TMP/btrfs.img"
+    mkfs.btrfs -q -f "$TEST_TMP/btrfs.img" >/dev/null 2>&1 || return 1
+    loop=$(losetup --find --show "$TEST_TMP/btrfs.img") || return 1
+    on_cleanup losetup -d "$loop"
+    mkdir "$STORE"
+    mount "$loop" "$STORE" || return 1
+    on_cleanup umount "$STORE"
+    mkdir "$STORE/images" "$STORE/containers"
+    btrfs -q subvolume create "$STORE/images/myImage" &&
+        mkdir "$STORE/images/myImage/bin" &&
+        cp "$BUSYBOX" "$STORE/images/myImage/bin/"
+}
+
+test_03_passes_with_btrfs_snapshot_r_and_a_writable_snapshot() {
+    require_root || return 0
+    require_command mkfs.btrfs btrfs-progs || return 0
+    make_btrfs || fail "the btrfs sandbox"
+    btrfs -q subvolume snapshot -r "$STORE/images/myImage" "$STORE/images/myImage@v1.0"
+    btrfs -q subvolume snapshot "$STORE/images/myImage@v1.0" "$STORE/containers/myContainer"
+    EX_IMAGE=$STORE/images/myImage EX_CLONE=$STORE/containers/myContainer \
+        assert_exercise_passes 03
+    assertTrue "the report names btrfs" "grep -q 'the image is on btrfs' '$TEST_TMP/report'"
+}
+
+test_03_a_snapshot_without_r_fails_and_says_it_is_writable() {
+    require_root || return 0
+    require_command mkfs.btrfs btrfs-progs || return 0
+    make_btrfs || fail "the btrfs sandbox"
+    btrfs -q subvolume snapshot "$STORE/images/myImage" "$STORE/images/myImage@v1.0"
+    btrfs -q subvolume snapshot "$STORE/images/myImage@v1.0" "$STORE/containers/myContainer"
+    EX_IMAGE=$STORE/images/myImage EX_CLONE=$STORE/containers/myContainer \
+        assert_exercise_fails_saying 03 \
+        "is writable" "without -r makes a writable snapshot" \
+        "btrfs property set -ts $STORE/images/myImage@v1.0 ro true"
+}
+
+test_03_a_copied_clone_fails_and_says_it_is_not_a_snapshot() {
+    require_root || return 0
+    require_command mkfs.btrfs btrfs-progs || return 0
+    make_btrfs || fail "the btrfs sandbox"
+    btrfs -q subvolume snapshot -r "$STORE/images/myImage" "$STORE/images/myImage@v1.0"
+    cp -a --reflink=never "$STORE/images/myImage@v1.0" "$STORE/containers/myContainer"
+    EX_IMAGE=$STORE/images/myImage EX_CLONE=$STORE/containers/myContainer \
+        assert_exercise_fails_saying 03 "is a plain directory, not a snapshot"
+}
+
+# make_overlay_dirs: image (busybox), upper, work and clone under $TEST_TMP.
+make_overlay_dirs() {
+    mkdir -p "$TEST_TMP/image/bin" "$TEST_TMP/upper" "$TEST_TMP/work" "$TEST_TMP/clone"
+    cp "$BUSYBOX" "$TEST_TMP/image/bin/"
+}
+
+test_03_passes_with_an_overlay_clone() {
+    require_root || return 0
+    make_overlay_dirs
+    mount -t overlay overlay \
+        -o "lowerdir=$TEST_TMP/image,upperdir=$TEST_TMP/upper,workdir=$TEST_TMP/work" \
+        "$TEST_TMP/clone" || fail "mount overlay"
+    on_cleanup umount "$TEST_TMP/clone"
+    EX_IMAGE=$TEST_TMP/image EX_CLONE=$TEST_TMP/clone assert_exercise_passes 03
+    assertTrue "the report names overlay" "grep -q 'the image is on overlay' '$TEST_TMP/report'"
+}
+
+test_03_the_image_as_upperdir_fails_and_says_writes_go_into_it() {
+    require_root || return 0
+    make_overlay_dirs
+    mount -t overlay overlay \
+        -o "lowerdir=$TEST_TMP/upper,upperdir=$TEST_TMP/image,workdir=$TEST_TMP/work" \
+        "$TEST_TMP/clone" || fail "mount overlay"
+    on_cleanup umount "$TEST_TMP/clone"
+    EX_IMAGE=$TEST_TMP/image EX_CLONE=$TEST_TMP/clone assert_exercise_fails_saying 03 \
+        "is the clone's upperdir: every write in the container goes into the image itself"
+}
+
+# --- 04: pivot_root, its own /proc, no old root ---------------------------------------------------
+
+# make_rootfs: $TEST_TMP/root with a static busybox.  Sets ROOT.
+make_rootfs() {
+    ROOT=$TEST_TMP/root
+    mkdir -p "$ROOT/bin" "$ROOT/proc" "$ROOT/oldroot"
+    cp "$BUSYBOX" "$ROOT/bin/busybox"
+}
+
+# start_container SCRIPT: unshare --mount --uts --pid --fork sh -c SCRIPT in
+# the background; SCRIPT ends by touching /ready (in its root).  Sets CPID.
+start_container() {
+    local unshare_pid
+    unshare --mount --uts --pid --fork sh -c "$1" &
+    unshare_pid=$!
+    on_cleanup stop_process "$unshare_pid"
+    CPID=$(child_of "$unshare_pid")
+    on_cleanup kill_process "$CPID"
+    wait_until test -e "$ROOT/ready" || fail "the container did not start"
+}
+
+test_04_passes_after_pivot_root_proc_and_umount_oldroot() {
+    require_root || return 0
+    make_rootfs
+    start_container "mount --bind '$ROOT' '$ROOT' && cd '$ROOT' && pivot_root . oldroot &&
+        exec /bin/busybox sh -c 'busybox mount -t proc proc /proc && busybox umount -l /oldroot &&
+            busybox touch /ready && exec busybox sleep 60'"
+    EX_PID=$CPID assert_exercise_passes 04
+}
+
+test_04_chroot_fails_and_says_it_is_chroot() {
+    require_root || return 0
+    make_rootfs
+    start_container "mount -t proc proc '$ROOT/proc' &&
+        exec chroot '$ROOT' /bin/busybox sh -c 'busybox touch /ready && exec busybox sleep 60'"
+    EX_PID=$CPID assert_exercise_fails_saying 04 \
+        "its root directory is $ROOT" "that is chroot" "pivot_root . oldroot"
+}
+
+test_04_a_mounted_oldroot_fails_and_says_umount_l() {
+    require_root || return 0
+    make_rootfs
+    start_container "mount --bind '$ROOT' '$ROOT' && cd '$ROOT' && pivot_root . oldroot &&
+        exec /bin/busybox sh -c 'busybox mount -t proc proc /proc &&
+            busybox touch /ready && exec busybox sleep 60'"
+    EX_PID=$CPID assert_exercise_fails_saying 04 \
+        "the machine's root file system is still mounted at /oldroot" "umount -l /oldroot"
+}
+
+test_04_a_missing_proc_fails_and_says_mount_it() {
+    require_root || return 0
+    make_rootfs
+    start_container "mount --bind '$ROOT' '$ROOT' && cd '$ROOT' && pivot_root . oldroot &&
+        exec /bin/busybox sh -c 'busybox umount -l /oldroot &&
+            busybox touch /ready && exec busybox sleep 60'"
+    EX_PID=$CPID assert_exercise_fails_saying 04 \
+        "there is no proc file system at /proc" "mount -t proc proc /proc"
+}
+
+# --- 05: a veth pair between the "host" namespace and the container ---------------------------------
+
+# container_net HOST_NS [address-first] [lo-down]: a container (a process in
+# a network namespace of its own) wired to HOST_NS with the post's commands.
+# address-first: the container's address is put on before the move (wrong);
+# lo-down: the container's lo is left down (wrong).  Sets CPID.
+container_net() {
+    local host_ns=$1 option address_first=0 lo_down=0
+    shift
+    for option in "$@"; do
+        case "$option" in
+        address-first) address_first=1 ;;
+        lo-down) lo_down=1 ;;
+        esac
+    done
+    unshare --net sleep 60 &
+    CPID=$!
+    on_cleanup stop_process "$CPID"
+    wait_until has_own_netns "$CPID" || fail "the container's network namespace"
+    ip -n "$host_ns" link add name "h$CPID" type veth peer name "c$CPID"
+    [ "$address_first" = 1 ] && ip -n "$host_ns" addr add 172.17.0.2/16 dev "c$CPID"
+    ip -n "$host_ns" link set "c$CPID" netns "$CPID"
+    ip -n "$host_ns" addr add 172.17.0.1/16 dev "h$CPID"
+    ip -n "$host_ns" link set dev "h$CPID" up
+    # In the container, as the post types them there.
+    [ "$lo_down" = 1 ] || nsenter --target "$CPID" --net ip link set dev lo up
+    nsenter --target "$CPID" --net ip link set "c$CPID" name eth0 up
+    [ "$address_first" = 1 ] || nsenter --target "$CPID" --net ip addr add 172.17.0.2/16 dev eth0
+    nsenter --target "$CPID" --net ip route add default via 172.17.0.1 2>/dev/null
+    return 0
+}
+
+# has_own_netns PID (read anew at each call of wait_until)
+has_own_netns() {
+    [ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+
+test_05_passes_with_the_posts_veth_commands() {
+    require_root || return 0
+    local host_ns
+    host_ns=$(unique_name texh)
+    netns_add "$host_ns" || fail "ip netns add"
+    container_net "$host_ns"
+    EX_NETNS=$host_ns EX_PID=$CPID assert_exercise_passes 05
+}
+
+test_05_an_address_added_before_the_move_fails_and_says_the_move_dropped_it() {
+    require_root || return 0
+    local host_ns
+    host_ns=$(unique_name texh)
+    netns_add "$host_ns" || fail "ip netns add"
+    container_net "$host_ns" address-first
+    EX_NETNS=$host_ns EX_PID=$CPID assert_exercise_fails_saying 05 \
+        "eth0 has no IPv4 address" "the move dropped it" \
+        "ip addr add 172.17.0.2/16 dev eth0"
+}
+
+test_05_lo_left_down_fails_and_says_bring_it_up() {
+    require_root || return 0
+    local host_ns
+    host_ns=$(unique_name texh)
+    netns_add "$host_ns" || fail "ip netns add"
+    container_net "$host_ns" lo-down
+    EX_NETNS=$host_ns EX_PID=$CPID assert_exercise_fails_saying 05 \
+        "lo is DOWN in the container" "ip link set dev lo up"
+    assertEquals "only lo is wrong" 1 "$(grep -c '^  WRONG: ' "$TEST_TMP/report")"
+}
+
+test_05_a_missing_host_namespace_fails_and_says_ip_netns_add() {
+    require_root || return 0
+    local host_ns
+    host_ns=$(unique_name texh)
+    EX_NETNS=$host_ns EX_CONTAINER_NETNS=$host_ns-none assert_exercise_fails_saying 05 \
+        "ip netns add $host_ns"
+}
+
+# --- 06: forwarding and a masquerade in the "host" namespace -----------------------------------------
+
+# nat_with_nft NS: the masquerade, made with nft.
+nat_with_nft() {
+    ip netns exec "$1" nft add table ip nat &&
+        ip netns exec "$1" nft add chain ip nat postrouting \
+            '{ type nat hook postrouting priority srcnat; }' &&
+        ip netns exec "$1" nft add rule ip nat postrouting ip saddr 172.17.0.0/16 masquerade
+}
+
+test_06_passes_with_ip_forward_and_an_nft_masquerade() {
+    require_root || return 0
+    local host_ns
+    host_ns=$(unique_name texn)
+    netns_add "$host_ns" || fail "ip netns add"
+    ip netns exec "$host_ns" sysctl -qw net.ipv4.ip_forward=1
+    nat_with_nft "$host_ns" || fail "nft"
+    EX_NETNS=$host_ns assert_exercise_passes 06
+}
+
+test_06_passes_with_the_posts_iptables_command() {
+    require_root || return 0
+    require_command iptables || return 0
+    local host_ns
+    host_ns=$(unique_name texn)
+    netns_add "$host_ns" || fail "ip netns add"
+    ip netns exec "$host_ns" sysctl -qw net.ipv4.ip_forward=1
+    # The post's command, with its 172.17.0.1/16 (iptables masks it).
+    ip netns exec "$host_ns" iptables -t nat -A POSTROUTING -s 172.17.0.1/16 -j MASQUERADE ||
+        fail "iptables"
+    EX_NETNS=$host_ns assert_exercise_passes 06
+}
+
+test_06_ip_forward_left_at_0_fails_and_says_it_is_per_namespace() {
+    require_root || return 0
+    local host_ns
+    host_ns=$(unique_name texn)
+    netns_add "$host_ns" || fail "ip netns add"
+    nat_with_nft "$host_ns" || fail "nft"
+    EX_NETNS=$host_ns assert_exercise_fails_saying 06 \
+        "net.ipv4.ip_forward is 0 in $host_ns" "per network namespace" \
+        "ip netns exec $host_ns sysctl -w net.ipv4.ip_forward=1"
+    assertEquals "only ip_forward is wrong" 1 "$(grep -c '^  WRONG: ' "$TEST_TMP/report")"
+}
+
+test_06_no_rule_fails_and_says_where_the_command_went() {
+    require_root || return 0
+    local host_ns
+    host_ns=$(unique_name texn)
+    netns_add "$host_ns" || fail "ip netns add"
+    ip netns exec "$host_ns" sysctl -qw net.ipv4.ip_forward=1
+    EX_NETNS=$host_ns assert_exercise_fails_saying 06 \
+        "has no nat chain on the postrouting hook" "without \`ip netns exec $host_ns\`"
+}
+
+# --- 07: the hog held at 20% --------------------------------------------------------------------
+
+# start_hog CGROUP: bin/07-stress -c 1 started from a shell inside CGROUP (v1
+# cpu tree), as the task says; returns once its worker is in the cgroup.
+start_hog() {
+    local tasks=$CGROUP_V1/cpu/$1/tasks hog
+    sh -c "echo \$\$ > '$tasks' && exec '$TUNA_BIN/07-stress' -q -c 1 -t ${HOG_SECONDS}s" &
+    hog=$!
+    on_cleanup stop_process "$hog"
+    # The parent and its one worker: two tasks.
+    wait_until at_least_two_lines "$tasks" || fail "the hog did not start in $1"
+}
+
+# at_least_two_lines FILE (read anew at each call of wait_until)
+at_least_two_lines() {
+    [ "$(wc -l <"$1")" -ge 2 ]
+}
+
+test_07_passes_while_a_hog_runs_under_quota_20000() {
+    require_cgroup_v1 || return 0
+    local cg
+    cg=$(unique_name tex)/student
+    make_v1_cgroup "$cg" || fail "mkdir $cg"
+    echo 20000 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
+    start_hog "$cg"
+    EX_CGROUP=$cg assert_exercise_passes 07
+    assertTrue "the report gives the share and the throttling" \
+        "grep -Eq 'CPU share [0-9.]+% \\(limit 20%\\) over [0-9.]+ s, throttled [1-9]' '$TEST_TMP/report'"
+}
+
+test_07_the_posts_echo_20_fails_and_says_the_limit_does_not_hold() {
+    require_cgroup_v1 || return 0
+    local cg
+    cg=$(unique_name tex)/student
+    make_v1_cgroup "$cg" || fail "mkdir $cg"
+    { echo 20 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"; } 2>/dev/null
+    start_hog "$cg"
+    EX_CGROUP=$cg assert_exercise_fails_saying 07 \
+        "cpu.cfs_quota_us is -1 (no limit)" "the 20% limit does not hold" \
+        "The cgroup has no CPU limit at all"
+    assertTrue "the report says it was not throttled" \
+        "grep -q 'throttled 0 times' '$TEST_TMP/report'"
+}
+
+test_07_an_empty_cgroup_fails_and_says_start_the_hog_inside() {
+    require_cgroup_v1 || return 0
+    local cg
+    cg=$(unique_name tex)/student
+    make_v1_cgroup "$cg" || fail "mkdir $cg"
+    echo 20000 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
+    EX_CGROUP=$cg assert_exercise_fails_saying 07 \
+        "no process is in the cgroup" "its children start where it is"
+}
+
+. "$SHUNIT2"
