@@ -254,6 +254,7 @@ test_bad_input_exits_2_with_one_line() {
     assert_one_line_failure 2 "$PIVOT" "$TEST_TMP/a-file"
     assert_one_line_failure 2 "$PIVOT" "$TEST_TMP/does-not-exist"
     assert_one_line_failure 2 "$PIVOT" --bogus "$ROOT"
+    assert_one_line_failure 2 "$PIVOT" /
     assertFalse "no oldroot made" "[ -e '$ROOT/oldroot' ]"
     assertEquals "host mounts" "" "$(host_mounts)"
 }

@@ -429,6 +429,8 @@ int main(int argc, char **argv)
 	/* pivot_root compares mounts, not names: resolve symlinks and "..". */
 	if (!realpath(opt.new_root, new_root))
 		die_usage("NEWROOT '%s': %s", opt.new_root, strerror(errno));
+	if (strcmp(new_root, "/") == 0)
+		die_usage("NEWROOT '%s': that is the root already", opt.new_root);
 
 	/* 1. Never in the host's mount namespace. */
 	if (in_host_mount_namespace()) {
