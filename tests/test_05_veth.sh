@@ -31,13 +31,19 @@ container() {
     pid=$!
     on_cleanup kill "$pid"
     # ip netns exec joins the netns, then execs sleep: wait for the join.
-    for _ in $(seq 50); do
-        [ "$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null)" = \
-          "$(stat -L -c %i "/run/netns/$ns")" ] && break
+    # Until then /proc/PID/ns/net is the machine's own namespace, which
+    # 05-veth must never be pointed at: no join, no test.
+    for _ in $(seq 250); do
+        if [ "$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null)" = \
+             "$(stat -L -c %i "/run/netns/$ns")" ]; then
+            printf -v "$1" '%s' "$ns"
+            printf -v "$2" '%s' "$pid"
+            return 0
+        fi
         sleep 0.02
     done
-    printf -v "$1" '%s' "$ns"
-    printf -v "$2" '%s' "$pid"
+    fail "process $pid did not enter network namespace $ns within 5 s"
+    return 1
 }
 
 # in_host CMD...: run in the host netns.
@@ -77,7 +83,7 @@ sandbox() {
 test_add_configures_eth0_lo_route_inside_and_host_end_outside() {
     sandbox || return 0
     local cns cpid
-    container cns cpid
+    container cns cpid || return 0
     add_container "$cpid" 172.17.0.2 >"$TEST_TMP/out" 2>"$TEST_TMP/err"
     assertEquals "add exit status ($(cat "$TEST_TMP/err"))" 0 $?
 
@@ -103,7 +109,7 @@ test_add_configures_eth0_lo_route_inside_and_host_end_outside() {
 test_container_pings_host_through_the_pair() {
     sandbox || return 0
     local cns cpid
-    container cns cpid
+    container cns cpid || return 0
     add_container "$cpid" 172.17.0.2 || fail "add failed"
     assertTrue "ping 172.17.0.1 from the container" \
         "ip netns exec $cns ping -c 1 -W 1 172.17.0.1"
@@ -114,7 +120,7 @@ test_container_pings_host_through_the_pair() {
 test_custom_names_are_used() {
     sandbox || return 0
     local cns cpid
-    container cns cpid
+    container cns cpid || return 0
     in_host "$VETH" add --pid "$cpid" --host-if vhost0 --container-if net0 \
         --host-addr 10.9.0.1/24 --container-addr 10.9.0.2/24 || fail "add failed"
     assertEquals "host end" "10.9.0.1/24" "$(ipv4_of "$HOST" vhost0)"
@@ -126,8 +132,8 @@ test_custom_names_are_used() {
 test_two_containers_on_a_bridge_ping_each_other() {
     sandbox || return 0
     local ns1 pid1 ns2 pid2
-    container ns1 pid1
-    container ns2 pid2
+    container ns1 pid1 || return 0
+    container ns2 pid2 || return 0
     add_container "$pid1" 172.17.0.2 --bridge tbr0 || fail "first add failed"
     add_container "$pid2" 172.17.0.3 --bridge tbr0 || fail "second add failed"
 
@@ -147,7 +153,7 @@ test_two_containers_on_a_bridge_ping_each_other() {
 test_del_removes_both_ends() {
     sandbox || return 0
     local cns cpid
-    container cns cpid
+    container cns cpid || return 0
     add_container "$cpid" 172.17.0.2 || fail "add failed"
     in_host "$VETH" del --pid "$cpid"
     assertEquals "del exit status" 0 $?
@@ -159,7 +165,7 @@ test_del_removes_both_ends() {
 test_show_json_reports_both_sides() {
     sandbox || return 0
     local cns cpid
-    container cns cpid
+    container cns cpid || return 0
     add_container "$cpid" 172.17.0.2 || fail "add failed"
     in_host "$VETH" show --json >"$TEST_TMP/host.json" || fail "show failed"
     assertEquals "host end in show" '["172.17.0.1/16"]' \
@@ -172,7 +178,7 @@ test_show_json_reports_both_sides() {
 test_explain_shows_each_message_and_the_posts_command() {
     sandbox || return 0
     local cns cpid
-    container cns cpid
+    container cns cpid || return 0
     in_host "$VETH" -x add --pid "$cpid" --host-addr 172.17.0.1/16 \
         --container-addr 172.17.0.2/16 2>"$TEST_TMP/err" || fail "add failed"
     assertTrue "create with the post's command" \
@@ -201,7 +207,7 @@ test_missing_or_dead_pid_is_refused() {
 test_interface_name_over_15_bytes_is_refused() {
     sandbox || return 0
     local cns cpid before
-    container cns cpid
+    container cns cpid || return 0
     before=$(link_names "$HOST")
     assert_one_line_failure 2 ip netns exec "$HOST" "$VETH" add --pid "$cpid" \
         --host-if abcdefghijklmnop --host-addr 172.17.0.1/16 --container-addr 172.17.0.2/16
@@ -215,7 +221,7 @@ test_interface_name_over_15_bytes_is_refused() {
 test_bad_cidr_is_refused() {
     sandbox || return 0
     local cns cpid before bad
-    container cns cpid
+    container cns cpid || return 0
     before=$(link_names "$HOST")
     for bad in 172.17.0.1 172.17.0.1/33 172.17.0/16 172.17.0.256/16 ""; do
         assert_one_line_failure 2 ip netns exec "$HOST" "$VETH" add --pid "$cpid" \
@@ -229,7 +235,7 @@ test_bad_cidr_is_refused() {
 test_existing_name_is_refused_with_eexist_and_a_hint() {
     sandbox || return 0
     local cns cpid before
-    container cns cpid
+    container cns cpid || return 0
     ip -n "$HOST" link add taken0 type veth peer name taken1
     before=$(link_names "$HOST")
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" in_host "$VETH" add --pid "$cpid" \
@@ -244,7 +250,7 @@ test_existing_name_is_refused_with_eexist_and_a_hint() {
 test_name_taken_inside_the_container_is_refused_with_eexist() {
     sandbox || return 0
     local cns cpid before
-    container cns cpid
+    container cns cpid || return 0
     # A link named c<PID> already inside: the peer cannot be born there.
     ip -n "$cns" link add "c$cpid" type veth peer name other0
     before=$(link_names "$HOST")
@@ -259,7 +265,7 @@ test_name_taken_inside_the_container_is_refused_with_eexist() {
 test_unreachable_gateway_prints_the_kernels_text_and_removes_the_pair() {
     sandbox || return 0
     local cns cpid before
-    container cns cpid
+    container cns cpid || return 0
     before=$(link_names "$HOST")
     # The last message fails, after the pair exists on both sides.
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" in_host "$VETH" add --pid "$cpid" \
@@ -275,7 +281,7 @@ test_unreachable_gateway_prints_the_kernels_text_and_removes_the_pair() {
 test_failure_removes_a_bridge_this_run_made_but_not_one_it_reused() {
     sandbox || return 0
     local cns cpid before
-    container cns cpid
+    container cns cpid || return 0
     before=$(link_names "$HOST")
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" add_container "$cpid" 172.17.0.2 \
         --bridge tbr1 --container-if lo
@@ -292,7 +298,7 @@ test_failure_removes_a_bridge_this_run_made_but_not_one_it_reused() {
 test_failure_inside_removes_the_pair() {
     sandbox || return 0
     local cns cpid before
-    container cns cpid
+    container cns cpid || return 0
     before=$(link_names "$HOST")
     # Renaming the container end to lo must fail: lo exists there.
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" add_container "$cpid" 172.17.0.2 \
@@ -306,7 +312,7 @@ test_without_root_the_refusal_has_a_hint() {
     sandbox || return 0
     require_command setpriv util-linux || return 0
     local cns cpid before
-    container cns cpid
+    container cns cpid || return 0
     before=$(link_names "$HOST")
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" in_host setpriv --reuid=65534 \
         --regid=65534 --clear-groups "$VETH" add --pid "$cpid" \

@@ -197,10 +197,17 @@ ip netns add "$CNS"
 ip -n "$HOST" link set lo up
 ip netns exec "$CNS" sleep 3600 &
 CPID=$!
-for _ in $(seq 50); do
-    [ "$(stat -L -c %i "/proc/$CPID/ns/net")" = "$(stat -L -c %i "/run/netns/$CNS")" ] && break
+# Until sleep has joined the namespace, /proc/$CPID/ns/net is the machine's
+# own, which 05-veth must never be pointed at.
+joined=0
+for _ in $(seq 250); do
+    if [ "$(stat -L -c %i "/proc/$CPID/ns/net")" = "$(stat -L -c %i "/run/netns/$CNS")" ]; then
+        joined=1
+        break
+    fi
     sleep 0.02
 done
+[ "$joined" = 1 ] || { echo "net-bench: the container process did not enter $CNS" >&2; exit 1; }
 
 echo "net-bench: kernel $(uname -r), $(nproc) CPUs, $(ip -V | sed 's/, libbpf.*//'), $(nft -v), $(iptables -V)"
 ip netns exec "$HOST" bash "$0" --inner "$WORK" "$CPID" "$CNS" "$RUNS"
