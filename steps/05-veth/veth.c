@@ -26,7 +26,7 @@
  * program has to run in the container.
  *
  * ifi_change is always IFF_UP when setting a link up: 0 would replace every
- * flag (kernel-interfaces.md 1.6).
+ * flag, whatever rtnetlink(7) says (docs/05-veth.md).
  *
  * Man pages: rtnetlink(7), netlink(7), veth(4), setns(2), ip-link(8).
  */
@@ -35,10 +35,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
-#include <linux/if.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -368,8 +368,8 @@ static void veth_create(const char *host_if, const char *peer_if, int netns_fd, 
 		die_hint(r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL,
 			 "creating veth %s/%s: %s", host_if, peer_if, nl_strerror(&host_nl, r));
 	}
-	/* From here on a failure must remove the pair: the host end takes
-	 * the peer with it, wherever the peer has gone. */
+	/* From here on a failure must remove the pair: deleting the host end
+	 * deletes the peer in the container too. */
 	undo_push(undo_delete_link, (void *)host_if);
 }
 
