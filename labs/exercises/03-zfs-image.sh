@@ -57,8 +57,9 @@ with ZFS. Any of three ways (the checker finds out which you used):
       /tuna-ex/containers/myContainer with the image as its lower layer
       (upperdir and workdir beside it, e.g. /tuna-ex/containers/upper, work).
   ours:
-      bin/03-zfs-image --store /tuna-ex --pool tuna-ex pool create
-      bin/03-zfs-image --store /tuna-ex --pool tuna-ex image create myImage ...
+      T="bin/03-zfs-image --store /tuna-ex --pool tuna-ex"
+      \$T pool create; \$T image create myImage; \$T image populate myImage --busybox
+      \$T snapshot myImage@$TAG; \$T clone myImage@$TAG myContainer; \$T list
 
 Think about: which of these commands make something read-only? What does a
 clone's USED (zfs) or Exclusive (btrfs filesystem du) count?
@@ -263,6 +264,7 @@ zfs_cost() {
     local clone used refer
     clone=$(dataset_at "$EX_CLONE")
     [ -n "$clone" ] || { not_checked "no clone dataset"; return 0; }
+    [ "$(zfs_value origin "$clone")" != - ] || { not_checked "$clone is not a clone"; return 0; }
     used=$(zfs_value used "$clone") refer=$(zfs_value referenced "$clone")
     if small "$used" "$refer"; then
         ok "USED $(human "$used"), REFER $(human "$refer"): the clone costs almost nothing (C22)"
