@@ -359,7 +359,7 @@ test_default_backend_is_the_first_that_works() {
     "$TOOL" --store "$store" --pool "$(unique_name tdef)" pool create --size "$POOL_SIZE" \
         --device "$TEST_TMP/default.img" || fail "pool create"
     assertEquals "the backend chosen" "backend=$want" "$(grep '^backend=' "$store/.tuna-store")"
-    assertTrue "and it is mounted at the store" "grep -q ' $store ' /proc/self/mountinfo"
+    assertTrue "and it is mounted in the store" "grep -q ' ${store}[/ ]' /proc/self/mountinfo"
 }
 
 # --- bad input -----------------------------------------------------------------------
@@ -379,7 +379,10 @@ test_bad_input_exits_2_and_changes_nothing() {
     assert_one_line_failure 2 "$TOOL" --backend ext4 --store "$s" pool create
     assert_one_line_failure 2 "$TOOL" --store "$s" pool create --size 0
     assert_one_line_failure 2 "$TOOL" --store "$s" pool create --size 12Q
-    assert_one_line_failure 2 "$TOOL" --backend zfs --store "$s" pool create --size 1M
+    if command -v zpool >/dev/null && command -v zfs-fuse >/dev/null; then
+        # below zfs's 64M minimum vdev (SPA_MINDEVSIZE)
+        assert_one_line_failure 2 "$TOOL" --backend zfs --store "$s" pool create --size 1M
+    fi
     assert_one_line_failure 2 "$TOOL" --store "relative/dir" list
     assert_one_line_failure 2 "$TOOL" --store "$s" --pool "1pool" pool create
     assert_one_line_failure 2 "$TOOL" --store "$s" list --size 1G

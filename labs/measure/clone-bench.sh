@@ -133,7 +133,7 @@ raw_destroy() {
     case $backend in
     zfs)
         # zfs-fuse: "dataset is busy" for a moment after a clone.
-        for i in $(seq 1 100); do
+        for i in $(seq 1 600); do
             zfs destroy "$pool/containers/$c" 2>/dev/null && return 0
             sleep 0.05
         done
@@ -141,6 +141,18 @@ raw_destroy() {
     btrfs) btrfs subvolume delete "$store/containers/$c" >/dev/null ;;
     overlay) umount "$WORK/raw-$c/merged" && rm -rf "$WORK/raw-$c" ;;
     esac
+}
+
+# tool_destroy STORE CONTAINER: untimed.  A mount namespace made elsewhere
+# while the clone was mounted (any container started meanwhile) holds a copy
+# of its mount and keeps zfs-fuse's dataset "busy" until it goes: retry.
+tool_destroy() {
+    local i
+    for i in $(seq 1 30); do
+        "$TOOL" --store "$1" destroy "$2" 2>/dev/null && return 0
+        sleep 1
+    done
+    "$TOOL" --store "$1" destroy "$2"
 }
 
 # tool_clone STORE IMAGE CONTAINER: prints microseconds.
@@ -184,7 +196,7 @@ for backend in $BACKENDS; do
         : >"$WORK/tool" && : >"$WORK/raw" && : >"$WORK/cp"
         for i in $(seq 1 "$RUNS"); do
             tool_clone "$store" "$image" "t$size$i" >>"$WORK/tool"
-            "$TOOL" --store "$store" destroy "t$size$i"
+            tool_destroy "$store" "t$size$i"
             raw_clone "$backend" "$store" "$pool" "$image" "r$size$i" >>"$WORK/raw"
             raw_destroy "$backend" "$store" "$pool" "r$size$i"
         done

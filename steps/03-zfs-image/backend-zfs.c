@@ -182,9 +182,7 @@ static void zpool_destroy_undo(void *arg)
 static void zfs_pool_create(struct store *s, const struct pool_options *opt)
 {
 	char images[PATH_MAX], containers[PATH_MAX], images_ds[PATH_MAX],
-		containers_ds[PATH_MAX], mp_images[PATH_MAX + 16], mp_containers[PATH_MAX + 16],
-		default_mountpoint[NAME_MAX_LEN + 2];
-	int post_mountpoint;
+		containers_ds[PATH_MAX], mp_images[PATH_MAX + 16], mp_containers[PATH_MAX + 16];
 
 	/* 1. ZFS itself: the kernel's, or a zfs-fuse daemon (ours if none runs). */
 	if (!path_exists(ZFS_DEVICE) && !zfs_fuse_running())
@@ -192,18 +190,16 @@ static void zfs_pool_create(struct store *s, const struct pool_options *opt)
 
 	/* 2. The vdev: a file (or the user's device), as the post's /dev/sda5. */
 	backing_file_prepare(s, opt);
-	s->dir_created = !path_exists(s->dir);
 
-	/* 3. zpool create mounts the pool's root dataset at /POOL, or at -m STORE. */
-	snprintf(default_mountpoint, sizeof(default_mountpoint), "/%s", s->pool);
-	post_mountpoint = strcmp(default_mountpoint, s->dir) == 0;
-	{
-		const char *with_m[] = { "zpool", "create", "-m", s->dir, s->pool,
-					 s->backing_file, NULL };
-		const char *without_m[] = { "zpool", "create", s->pool, s->backing_file, NULL };
-
-		run_or_die(post_mountpoint ? without_m : with_m, "zpool create zpools /dev/sda5");
-	}
+	/*
+	 * 3. The pool.  The post lets it mount its root dataset at /zpools;
+	 * here STORE stays a plain directory (-m none) holding the state
+	 * file, so reading it costs no round trip through the FUSE daemon.
+	 */
+	store_dir_prepare(s);
+	run_or_die((const char *[]){ "zpool", "create", "-m", "none", s->pool, s->backing_file,
+				     NULL },
+		   "zpool create zpools /dev/sda5");
 	undo_push(zpool_destroy_undo, s->pool);
 
 	/* 4. The two parents, mounted where the post mounts them. */
@@ -233,8 +229,18 @@ static int zfs_pools_left(void)
 
 static void zfs_pool_destroy(struct store *s)
 {
+	char state[PATH_MAX];
+
 	run_destroy((const char *[]){ "zpool", "destroy", s->pool, NULL }, "zpool destroy zpools");
 	backing_file_remove(s);
+	/* What zfs left on the host: the parents' empty mount points, our state. */
+	for (int i = 0; i < 2; i++) {
+		path_format(state, "%s/%s", s->dir, i ? "containers" : "images");
+		rmdir(state);
+	}
+	path_format(state, "%s/" STATE_FILE, s->dir);
+	if (unlink(state) < 0)
+		die_errno("unlink %s", state);
 	store_dir_remove(s);
 	if (!path_exists(ZFS_DEVICE) && zfs_fuse_ours() && !zfs_pools_left())
 		zfs_fuse_stop(NULL);
@@ -369,7 +375,8 @@ static void run_destroy(const char *const argv[], const char *shell)
 		sleep_ms(POLL_STEP_MS);
 	}
 	if (strstr(err, "busy"))
-		die_hint("a process may be using it (its cwd or an open file): fuser -vm MOUNTPOINT",
+		die_hint("a process uses it (cwd or open file: fuser -vm MOUNTPOINT), or a mount "
+			 "namespace made while it was mounted holds a copy of the mount",
 			 "%s %s %s: %s", argv[0], argv[1], argv[2], err);
 	die("%s %s %s: %s", argv[0], argv[1], argv[2], err);
 }
