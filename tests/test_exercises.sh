@@ -128,6 +128,18 @@ test_run_rejects_an_unknown_exercise() {
     assertEquals "exit status of run 01 --bogus" 2 "$RC"
 }
 
+test_run_as_a_user_exits_2_and_says_run_it_as_root() {
+    require_root || return 0
+    local n
+    for n in 02 03 04 05 06; do
+        EX_REPORT_WIDTH=100000 run_capture "$TEST_TMP/report" "$TEST_TMP/err" \
+            setpriv --reuid=65534 --regid=65534 --clear-groups "$RUN" "$n"
+        assertEquals "exit status of run $n as nobody" 2 "$RC"
+        grep -q 'run it as root' "$TEST_TMP/report"
+        assertTrue "run $n as nobody says why: $(cat "$TEST_TMP/report")" $?
+    done
+}
+
 test_run_prints_every_task_and_the_readme_has_it() {
     local n title
     for n in 01 02 03 04 05 06 07; do
@@ -420,7 +432,24 @@ test_05_passes_with_the_posts_veth_commands() {
     host_ns=$(unique_name texh)
     netns_add "$host_ns" || fail "ip netns add"
     container_net "$host_ns"
+    network_state "$host_ns" >"$TEST_TMP/before"
     EX_NETNS=$host_ns EX_PID=$CPID assert_exercise_passes 05
+    network_state "$host_ns" >"$TEST_TMP/after"
+    assertEquals "the checker changed nothing" "$(cat "$TEST_TMP/before")" "$(cat "$TEST_TMP/after")"
+}
+
+# network_state HOST_NS: links, addresses, routes, ruleset and ip_forward of
+# HOST_NS and of the container $CPID, to show that a checker changed nothing.
+network_state() {
+    local ns
+    for ns in "/run/netns/$1" "/proc/$CPID/ns/net"; do
+        nsenter --net="$ns" ip -o link show | sed 's/ link\/.*//'
+        # IPv4 only: IPv6 link-local addresses change by themselves (DAD).
+        nsenter --net="$ns" ip -4 -o addr show | sed 's/valid_lft.*//'
+        nsenter --net="$ns" ip -4 route show table all
+        nsenter --net="$ns" nft list ruleset
+        nsenter --net="$ns" cat /proc/sys/net/ipv4/ip_forward
+    done
 }
 
 test_05_an_address_added_before_the_move_fails_and_says_the_move_dropped_it() {

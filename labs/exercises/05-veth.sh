@@ -65,7 +65,9 @@ if [ -n "${EX_CONTAINER_NETNS:-}" ]; then
     CONTAINER_NS_FILE=/run/netns/$EX_CONTAINER_NETNS
     CONTAINER_NAME="network namespace $EX_CONTAINER_NETNS"
 else
-    EX_PID=${EX_PID:-$(newest_shell_where_ns_differs net)}
+    # Not a shell of the "host" namespace: a student's host terminal may be one.
+    EX_PID=${EX_PID:-$(newest_shell_where_ns_differs net \
+        "net:[$(stat -L -c %i "$HOST_NS_FILE" 2>/dev/null)]")}
     [ -n "$EX_PID" ] && CONTAINER_NS_FILE=/proc/$EX_PID/ns/net
     CONTAINER_NAME="process ${EX_PID:-?}"
 fi

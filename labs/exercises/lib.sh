@@ -80,11 +80,12 @@ host_ns() {
     ns_of $$ "$1"
 }
 
-# newest_shell_where_ns_differs TYPE: the PID of the newest shell whose TYPE
-# namespace is not the machine's.  The default target of the exercises about
-# "the shell you started"; EX_PID overrides it.
+# newest_shell_where_ns_differs TYPE [EXCLUDE]: the PID of the newest shell
+# whose TYPE namespace is neither the machine's nor EXCLUDE (a link such as
+# "net:[4026532300]").  The default target of the exercises about "the shell
+# you started"; EX_PID overrides it.
 newest_shell_where_ns_differs() {
-    local host pid comm
+    local host pid comm ns exclude=${2:-}
     host=$(host_ns "$1")
     # ps sorts by start time, newest first.
     while read -r pid comm; do
@@ -92,7 +93,8 @@ newest_shell_where_ns_differs() {
         bash | sh | dash | ash | zsh | busybox) ;;
         *) continue ;;
         esac
-        if [ "$(ns_of "$pid" "$1")" != "$host" ] && [ -n "$(ns_of "$pid" "$1")" ]; then
+        ns=$(ns_of "$pid" "$1")
+        if [ -n "$ns" ] && [ "$ns" != "$host" ] && [ "$ns" != "$exclude" ]; then
             echo "$pid"
             return 0
         fi
