@@ -23,9 +23,6 @@
 set -u
 SHUNIT_COLOR=none
 SHUNIT2=${SHUNIT2:-$(command -v shunit2 || echo /usr/share/shunit2/shunit2)}
-EXERCISES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TUNA_ROOT=$(cd "$EXERCISES_DIR/../.." && pwd)
-TUNA_BIN=${TUNA_BIN:-$TUNA_ROOT/bin}
 
 # Limits every exercise checks against: the post's 20% CPU and 200M memory.
 WANT_CPU_PERCENT=20
