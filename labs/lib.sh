@@ -4,15 +4,24 @@
 # beside ours, running ours with --explain, collecting results, and the world a
 # lab builds (a "host" and an "uplink" network namespace) and tears down.
 #
-# A lab sources this file, calls lab_init "$@", and then for each step:
+# A lab sources this file, calls lab_init "$@", defines its steps in a
+# function and hands it to lab_run, which runs it in a child process and
+# tears the lab's world down afterwards, however the steps ended.  In the
+# steps function, for each step:
 #
 #   step 4 "Network: a veth pair"
 #   post 'ip link add name h$CPID type veth peer name c$CPID'
 #   ours "$TUNA_BIN/05-veth" add --pid "$CPID" ...
 #   result ok "ping 172.17.0.1 from the container: 1 packet received"
 #
-# and ends with lab_finish, which prints the summary and exits 0 only when
+# and ends with lab_finish, which prints the summary and returns 0 only when
 # every result held.
+#
+# Why a child: Ctrl-C must always tear the world down.  A SIGINT trap in the
+# shell that runs the steps is not reliable in bash 5.2 (a trap that fires
+# while bash parses a $(...) fails with "unexpected EOF while looking for
+# matching `)'"), so the steps run in a child with no traps, and this shell,
+# which only waits, handles the signal.
 
 LABS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TUNA_ROOT=$(cd "$LABS_DIR/.." && pwd)
@@ -120,6 +129,7 @@ on_host() {
 
 # in_container CMD...: run a command inside the container, as `docker exec`
 # does: every namespace of its PID 1, and its root directory.
+# shellcheck disable=SC2153  # CPID is set by the lab once its container runs
 in_container() {
     nsenter --target "$CPID" --mount --uts --ipc --net --pid --cgroup \
         --root --wd -- "$@"
@@ -136,6 +146,7 @@ zfs_tool() {
 
 step() {
     LAB_STEP=$1
+    echo "$1" >"$LAB_RUN/step"
     if [ "$LAB_PAUSE" = 1 ] && [ "$1" != 1 ]; then
         read -r -p "-- press Enter for step $1 --" _ </dev/tty || true
     fi
@@ -207,7 +218,7 @@ lab_finish() {
 # stands for the internet: it holds 198.51.100.53 and has no route back to the
 # container network, so a reply can only come back through the masquerade.
 world_up() {
-    mkdir -p "$LAB_RUN"
+    mkdir -p "$LAB_RUN" "$(dirname "$LAB_STORE")"
     [ "$LAB_REAL_HOST" = 1 ] && return 0
     ip netns add "$LAB_HOST_NS"
     ip netns add "$LAB_UPLINK_NS"
@@ -219,4 +230,83 @@ world_up() {
     ip -n "$LAB_HOST_NS" link set "$LAB_UPLINK_IF" up
     ip -n "$LAB_UPLINK_NS" addr add "$INTERNET_ADDR/$UPLINK_NET_PREFIX" dev uplink0
     ip -n "$LAB_UPLINK_NS" link set uplink0 up
+}
+
+# --- running a lab --------------------------------------------------------------------
+
+# stop_tree PID: SIGTERM to PID and every process below it (only what this
+# lab started), then SIGKILL to whatever is left after two seconds.
+stop_tree() {
+    local pids=() queue=("$1") p
+    while [ ${#queue[@]} -gt 0 ]; do
+        p=${queue[0]}
+        queue=("${queue[@]:1}")
+        pids+=("$p")
+        # shellcheck disable=SC2207
+        queue+=($(pgrep -P "$p"))
+    done
+    kill -TERM "${pids[@]}" 2>/dev/null
+    for _ in $(seq 20); do
+        kill -0 "${pids[@]}" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null
+    return 0
+}
+
+# lab_teardown: labs/teardown.sh for this lab's names.
+lab_teardown() {
+    local args=(--name "$LAB_NAME")
+    [ "$LAB_REAL_HOST" = 1 ] && args+=(--real-host)
+    "$LABS_DIR/teardown.sh" "${args[@]}"
+}
+
+# lab_run STEPS-FUNCTION: start from a clean world, run the steps in a child,
+# then tear down (unless --keep and all went well).  Returns the steps'
+# status, or 130/143 when interrupted.
+lab_run() {
+    local child status=0 signal='' cpid
+    # A rerun after a killed run starts from a clean world.
+    lab_teardown
+    world_up
+    ( set -e; "$@" ) &
+    child=$!
+    trap 'signal=130' INT
+    trap 'signal=143' TERM
+    # wait returns early when a trapped signal arrives; the child is then
+    # still running.
+    while :; do
+        status=0
+        wait "$child" || status=$?
+        [ -n "$signal" ] && break
+        kill -0 "$child" 2>/dev/null || break
+    done
+    trap '' INT TERM   # the teardown itself is not to be interrupted
+    if [ -n "$signal" ]; then
+        stop_tree "$child"
+        wait "$child" 2>/dev/null
+        status=$signal
+    fi
+    cpid=$(cat "$LAB_RUN/container.pid" 2>/dev/null || true)
+    if [ "$status" = 0 ] && [ "$LAB_INTERACTIVE" = 1 ] && [ -n "$cpid" ]; then
+        echo
+        echo "A shell inside the container (exit it to tear down):"
+        nsenter --target "$cpid" --mount --uts --ipc --net --pid --cgroup --root --wd \
+            /bin/sh </dev/tty || true
+    fi
+    if [ "$status" = 0 ] && [ "$LAB_KEEP" = 1 ]; then
+        echo
+        echo "The lab's world is still there (--keep)."
+        [ -n "$cpid" ] && echo "Enter the container with:" &&
+            echo "  nsenter --target $cpid --mount --uts --ipc --net --pid --cgroup --root --wd /bin/sh"
+        echo "Remove everything with:"
+        echo "  $LABS_DIR/teardown.sh --name $LAB_NAME$([ "$LAB_REAL_HOST" = 1 ] && echo ' --real-host')"
+        return 0
+    fi
+    if [ "$status" != 0 ]; then
+        echo "lab: stopped at step $(cat "$LAB_RUN/step" 2>/dev/null || echo 0) (status $status); tearing down" >&2
+    fi
+    lab_teardown
+    trap - INT TERM
+    return "$status"
 }

@@ -18,7 +18,8 @@
 # - Everything a test makes is registered with on_cleanup right after it is
 #   made; tearDown runs the list newest first, also when the test failed.
 # - Suites do not define setUp/tearDown/oneTimeSetUp/oneTimeTearDown; they
-#   define suite_setup, suite_teardown, test_setup if they need them.
+#   define suite_setup, suite_teardown, before_each if they need them
+#   (not test_setup: shunit2 runs every function named test* as a test).
 
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TUNA_ROOT=$(cd "$TESTS_DIR/.." && pwd)
@@ -136,7 +137,7 @@ oneTimeSetUp() {
 setUp() {
     TEST_TMP=$(mktemp -d "/tmp/tuna-test.XXXXXX")
     on_cleanup rm -rf "$TEST_TMP"
-    if declare -F test_setup >/dev/null; then test_setup; fi
+    if declare -F before_each >/dev/null; then before_each; fi
 }
 
 tearDown() {

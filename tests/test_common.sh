@@ -14,7 +14,7 @@ expect() {
     assertEquals "parse $1 '$2'" "$3" "$got"
 }
 
-test_setup() {
+before_each() {
     [ -x "$PROBE" ] || fail "$PROBE missing: run make build/unit/parse-probe"
 }
 

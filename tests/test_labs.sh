@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# tests/test_labs.sh - labs/all.sh (make lab) replays the post in its sandbox:
+# the results are checked from the kernel's side while the container is kept,
+# and the teardown leaves nothing, also when the lab is interrupted at any step.
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+LAB=$TUNA_ROOT/labs/all.sh
+TEARDOWN=$TUNA_ROOT/labs/teardown.sh
+
+# lab_name: a lab name of at most 8 characters, unique to this run.
+lab_name() {
+    printf 't%x%03x' $(($$ % 4096)) $((RANDOM % 4096))
+}
+
+# leftovers NAME: everything a lab named NAME could leave behind, one per line.
+leftovers() {
+    local name=$1 h
+    ip netns list | grep -E "^tuna-$name-(host|uplink)( |$)" | sed 's/^/netns /'
+    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+        [ -d "${h}tuna-$name" ] && echo "cgroup ${h}tuna-$name"
+    done
+    grep -F "/var/lib/tuna/$name/" /proc/self/mountinfo | awk '{print "mount " $5}'
+    for f in /sys/block/loop*/loop/backing_file; do
+        [ -e "$f" ] && grep -q "tuna-$name" "$f" && echo "loop $f"
+    done
+    [ -e "/var/lib/tuna/tuna-$name.img" ] && echo "file /var/lib/tuna/tuna-$name.img"
+    [ -e "/var/lib/tuna/$name" ] && echo "dir /var/lib/tuna/$name"
+    [ -e "/run/tuna/$name" ] && echo "dir /run/tuna/$name"
+    if command -v zpool >/dev/null && pgrep -x zfs-fuse >/dev/null; then
+        zpool list -H -o name 2>/dev/null | grep -x "tuna-$name" | sed 's/^/pool /'
+    fi
+    return 0
+}
+
+# zfs_daemon_state: whether a zfs-fuse daemon runs (the lab must leave it so).
+zfs_daemon_state() {
+    pgrep -x zfs-fuse >/dev/null && echo running || echo stopped
+}
+
+test_lab_replays_the_post_and_the_kernel_agrees() {
+    require_root || return 0
+    require_command zpool zfs-fuse || return 0
+    local name cpid host_ns packets throttled oom_kills daemon_before
+    name=$(lab_name)
+    daemon_before=$(zfs_daemon_state)
+    on_cleanup "$TEARDOWN" --name "$name"
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$LAB" --name "$name" --keep --quiet
+    assertEquals "lab exit status: $(tail -20 "$TEST_TMP/out")" 0 "$RC"
+    assertTrue "every result held" "grep -q 'All [0-9]* results held' '$TEST_TMP/out'"
+
+    cpid=$(cat "/run/tuna/$name/container.pid")
+    host_ns=tuna-$name-host
+    # Step 2: hostname tuna in the container's UTS namespace, not the host's.
+    assertEquals "hostname inside" tuna "$(nsenter --target "$cpid" --uts hostname)"
+    assertNotEquals "host's hostname" tuna "$(hostname)"
+    # Step 3: PID 1 of its namespace; its root is the clone; no /oldroot.
+    assertEquals "NSpid innermost" 1 "$(awk '/^NSpid:/ {print $NF}' "/proc/$cpid/status")"
+    assertTrue "root is the zfs clone" \
+        "awk '\$5 == \"/\"' /proc/$cpid/mountinfo | grep -q 'myContainer'"
+    assertFalse "/oldroot is gone" "grep -q ' /oldroot' /proc/$cpid/mountinfo"
+    # Steps 4 and 5: packets reach the host and, through the masquerade, the uplink.
+    assertTrue "ping host" "nsenter --target $cpid --net ping -c 1 -W 2 172.17.0.1"
+    assertTrue "ping uplink" "nsenter --target $cpid --net ping -c 1 -W 2 198.51.100.53"
+    packets=$(ip netns exec "$host_ns" nft -j list table ip tuna |
+        jq '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add')
+    assertTrue "masquerade counter $packets > 0" "[ ${packets:-0} -gt 0 ]"
+    # Steps 6 and 7: the kernel throttled the group and OOM-killed in it.
+    throttled=$(awk '/^nr_throttled/ {print $2}' "/sys/fs/cgroup/cpu/tuna-$name/myContainer/cpu.stat")
+    assertTrue "nr_throttled $throttled > 0" "[ ${throttled:-0} -gt 0 ]"
+    oom_kills=$(awk '/^oom_kill / {print $2}' "/sys/fs/cgroup/memory/tuna-$name/myContainer/memory.oom_control")
+    assertTrue "oom_kill $oom_kills >= 1" "[ ${oom_kills:-0} -ge 1 ]"
+
+    "$TEARDOWN" --name "$name"
+    assertEquals "left behind after teardown" "" "$(leftovers "$name")"
+    assertFalse "the container's PID 1 is gone" "[ -e /proc/$cpid ]"
+    assertEquals "zfs-fuse daemon as before" "$daemon_before" "$(zfs_daemon_state)"
+}
+
+test_lab_interrupted_at_each_step_leaves_nothing() {
+    require_root || return 0
+    local name step pid rc
+    for step in 1 2 3 4 5 6 7; do
+        name=$(lab_name)
+        on_cleanup "$TEARDOWN" --name "$name"
+        # overlay: the same steps, without waiting for zfs-fuse seven times.
+        # Job control on, so the background lab does not start with SIGINT
+        # ignored (what a non-interactive shell does to its & jobs).
+        set -m
+        "$LAB" --name "$name" --quiet --backend overlay >"$TEST_TMP/out" 2>&1 &
+        pid=$!
+        set +m
+        on_cleanup kill -KILL "$pid"
+        for _ in $(seq 600); do
+            grep -q "^ Step $step\\." "$TEST_TMP/out" && break
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -INT "$pid"
+        rc=0
+        wait "$pid" || rc=$?
+        assertEquals "lab interrupted at step $step: exit status" 130 "$rc"
+        assertEquals "left behind after SIGINT at step $step" "" "$(leftovers "$name")"
+    done
+}
+
+test_lab_rerun_after_a_killed_run_works() {
+    require_root || return 0
+    local name pid
+    name=$(lab_name)
+    on_cleanup "$TEARDOWN" --name "$name"
+    "$LAB" --name "$name" --quiet --backend overlay >"$TEST_TMP/out" 2>&1 &
+    pid=$!
+    on_cleanup kill -KILL "$pid"
+    for _ in $(seq 600); do
+        grep -q '^ Step 5\.' "$TEST_TMP/out" && break
+        sleep 0.05
+    done
+    # SIGKILL: no trap runs, everything is left as it was.
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null
+    assertNotEquals "a killed lab leaves its world" "" "$(leftovers "$name")"
+    run_capture "$TEST_TMP/out2" "$TEST_TMP/err2" "$LAB" --name "$name" --quiet --backend overlay
+    assertEquals "rerun exit status: $(tail -15 "$TEST_TMP/out2")" 0 "$RC"
+    assertEquals "left behind after the rerun" "" "$(leftovers "$name")"
+}
+
+test_lab_refuses_bad_options() {
+    local rc
+    rc=0; "$LAB" --name 'a/b' >/dev/null 2>&1 || rc=$?
+    assertEquals "--name with a slash" 2 "$rc"
+    rc=0; "$LAB" --name waytoolongname >/dev/null 2>&1 || rc=$?
+    assertEquals "--name too long" 2 "$rc"
+    rc=0; "$LAB" --backend ext4 >/dev/null 2>&1 || rc=$?
+    assertEquals "unknown backend" 2 "$rc"
+    rc=0; "$LAB" --bogus >/dev/null 2>&1 || rc=$?
+    assertEquals "unknown option" 2 "$rc"
+}
+
+# shellcheck disable=SC1090
+. "$SHUNIT2"
