@@ -543,6 +543,7 @@ test_06_no_rule_fails_and_says_where_the_command_went() {
 # cpu tree), as the task says; returns once its worker is in the cgroup.
 start_hog() {
     local tasks=$CGROUP_V1/cpu/$1/tasks hog
+    [ -x "$TUNA_BIN/07-stress" ] || fail "no $TUNA_BIN/07-stress: build it (make bin/07-stress)"
     sh -c "echo \$\$ > '$tasks' && exec '$TUNA_BIN/07-stress' -q -c 1 -t ${HOG_SECONDS}s" &
     hog=$!
     on_cleanup stop_process "$hog"
