@@ -31,7 +31,6 @@
  * Documentation/filesystems/overlayfs.rst, elf(5), ld.so(8).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -212,34 +211,6 @@ static void split_snapshot(const char *arg, char *image, char *tag)
 	strcpy(tag, at + 1);
 }
 
-/* STORE must be an absolute, canonical path: it is mounted on and removed. */
-static void validate_store(const char *dir)
-{
-	if (dir[0] != '/' || strcmp(dir, "/") == 0)
-		die_usage("--store '%s': an absolute directory other than /", dir);
-	if (strstr(dir, "/../") || strstr(dir, "/./") || strstr(dir, "//") ||
-	    (strlen(dir) >= 3 && strcmp(dir + strlen(dir) - 3, "/..") == 0) ||
-	    (strlen(dir) >= 2 && strcmp(dir + strlen(dir) - 2, "/.") == 0) ||
-	    dir[strlen(dir) - 1] == '/')
-		die_usage("--store '%s': give the path without '.', '..' or '//'", dir);
-	if (strlen(dir) >= PATH_MAX / 2)
-		die_usage("--store: path too long");
-}
-
-static int dir_is_empty(const char *path)
-{
-	DIR *dir = opendir(path);
-	struct dirent *de;
-	int empty = 1;
-
-	if (!dir)
-		die_errno("opendir %s", path);
-	while (empty && (de = readdir(dir)))
-		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
-	closedir(dir);
-	return empty;
-}
-
 static const struct backend *backend_named(const char *name)
 {
 	if (strcmp(name, "zfs") == 0)
@@ -301,24 +272,6 @@ static const struct entry *find_entry(const char *name, int type)
 		if (strcmp(entries[i].name, name) == 0 && (type < 0 || (int)entries[i].type == type))
 			return &entries[i];
 	return NULL;
-}
-
-/* zfs list's units: 3 significant digits, K = 1024 ("62K", "20.1M"). */
-static void human_size(uint64_t bytes, char *buf, size_t size)
-{
-	static const char units[] = "KMGTPE";
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes < 1024) {
-		snprintf(buf, size, "%llu", (unsigned long long)bytes);
-		return;
-	}
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, size, v < 10 ? "%.2f%c" : v < 100 ? "%.1f%c" : "%.0f%c", v, units[u]);
 }
 
 static const char *const type_names[] = { "image", "snapshot", "container" };

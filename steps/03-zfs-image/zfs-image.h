@@ -84,6 +84,15 @@ void path_format(char *buf, const char *fmt, ...);
 __attribute__((noreturn, format(printf, 2, 3)))
 void die_hint(const char *hint_text, const char *fmt, ...);
 
+/* --store: absolute, canonical, not "/"; exit 2 otherwise. */
+void validate_store(const char *dir);
+
+/* 1 if directory PATH has no entries but . and .. */
+int dir_is_empty(const char *path);
+
+/* zfs list's units: 3 significant digits, K = 1024 ("62K", "20.1M"). */
+void human_size(uint64_t bytes, char *buf, size_t size);
+
 /* Find an executable in $PATH and the sbin directories; NULL if absent. */
 const char *find_program(const char *name, char *buf, size_t size);
 
