@@ -358,6 +358,33 @@ static void unlink_undo(void *arg)
 	unlink((const char *)arg);
 }
 
+/* Undo for a snapshot that failed half-way: the image's old view, back. */
+static struct {
+	struct store *store;
+	const struct layer *layer;
+	const char *target;
+} remount;
+
+static void remount_undo(void *arg)
+{
+	char source[PATH_MAX], data[MOUNT_DATA_MAX], lowerdir[MOUNT_DATA_MAX];
+	const struct layer *l = remount.layer;
+
+	(void)arg;
+	if (!l->lower[0]) {
+		if ((size_t)snprintf(source, sizeof(source), "%s/diff", l->dir) < sizeof(source))
+			mount(source, remount.target, NULL, MS_BIND, NULL);
+		return;
+	}
+	lowerdir_option(remount.store, NULL, l->lower, lowerdir, sizeof(lowerdir));
+	if ((size_t)snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s/diff,workdir=%s/work",
+			     lowerdir, l->dir, l->dir) >= sizeof(data) ||
+	    (size_t)snprintf(source, sizeof(source), "%s/merged", l->dir) >= sizeof(source))
+		return;
+	if (mount("overlay", source, "overlay", 0, data) == 0)
+		mount(source, remount.target, NULL, MS_BIND, NULL);
+}
+
 static void overlay_snapshot(struct store *s, const char *image, const char *tag)
 {
 	char id[LAYER_ID_LEN + 1], path[PATH_MAX], view[PATH_MAX], image_dir[PATH_MAX],
@@ -399,6 +426,10 @@ static void overlay_snapshot(struct store *s, const char *image, const char *tag
 	/* 3. The image goes on in a new writable layer on top of the frozen one. */
 	upper = layer_create(s, &top);
 	layer_umount_writable(&top, image_dir);
+	remount.store = s;
+	remount.layer = &top;
+	remount.target = image_dir;
+	undo_push(remount_undo, &remount);
 	layer_mount_writable(s, upper, image_dir);
 	ref_write(s, "snapshots", name, top.id);
 	ref_write(s, "images", image, upper->id);
