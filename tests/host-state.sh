@@ -37,5 +37,6 @@ section cgroups
 find /sys/fs/cgroup -mindepth 1 -type d -not -path '*/process_api/*' \
     -not -path '*/process_api' 2>/dev/null | sort
 section daemons
-pgrep -x zfs-fuse >/dev/null && echo "zfs-fuse running" || echo "zfs-fuse not running"
+# A zombie (exited, not yet reaped by init) has stopped.
+pgrep -x -r D,R,S,T zfs-fuse >/dev/null && echo "zfs-fuse running" || echo "zfs-fuse not running"
 exit 0

@@ -34,8 +34,9 @@ leftovers() {
 }
 
 # zfs_daemon_state: whether a zfs-fuse daemon runs (the lab must leave it so).
+# A zfs-fuse that has exited but is not yet reaped (a zombie) has stopped.
 zfs_daemon_state() {
-    pgrep -x zfs-fuse >/dev/null && echo running || echo stopped
+    pgrep -x -r D,R,S,T zfs-fuse >/dev/null && echo running || echo stopped
 }
 
 test_lab_replays_the_post_and_the_kernel_agrees() {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# labs/01-cgroup.sh - step 01 on its own: the post's cgroup commands, the
+# quota-unit mistake, 20% done right, a memory limit that kills, and delete.
+set -u
+# shellcheck source=labs/lib.sh
+. "$(dirname "$0")/lib.sh"
+lab_init "$@"
+export LAB_NETWORK=0   # no network namespaces needed
+GROUP=$LAB_CGROUP/demo
+
+lab_steps() {
+    step 1 "Where the controllers live"
+    post "mount | grep cgroup"
+    ours "$TUNA_BIN/01-cgroup" info
+
+    step 2 "The post's command: echo 20 > cpu.cfs_quota_us"
+    post "mkdir /sys/fs/cgroup/cpu/my_group"
+    post "echo 20 > /sys/fs/cgroup/cpu/my_group/cpu.cfs_quota_us     # \"20%\""
+    ours "$TUNA_BIN/01-cgroup" "${X[@]}" create "$GROUP"
+    say "tuna passes the post's raw number through --cpu-quota, so the kernel answers:"
+    ours "$TUNA_BIN/01-cgroup" "${X[@]}" set "$GROUP" --cpu-quota 20 || true
+    quota=$("$TUNA_BIN/01-cgroup" stat --json "$GROUP" | jq -r '.cpu.quota_us')
+    check "the kernel refused 20 us (minimum 1000 us); the quota is still '$quota' (no limit)" \
+        sh -c "[ '$quota' = max ] || [ '$quota' = -1 ]"
+
+    step 3 "20% of one CPU, the right way: quota 20000 us per 100000 us period"
+    post "echo 20000 > /sys/fs/cgroup/cpu/my_group/cpu.cfs_quota_us"
+    ours "$TUNA_BIN/01-cgroup" "${X[@]}" set "$GROUP" --cpu 20% --memory 100M
+    usage0=$("$TUNA_BIN/01-cgroup" stat --json "$GROUP" | jq '.cpu.usage_us') t0=$(date +%s%N)
+    ours "$TUNA_BIN/01-cgroup" exec "$GROUP" -- "$TUNA_BIN/07-stress" -c 1 -t 3s
+    usage1=$("$TUNA_BIN/01-cgroup" stat --json "$GROUP" | jq '.cpu.usage_us') t1=$(date +%s%N)
+    share10=$(( (usage1 - usage0) * 1000 / ((t1 - t0) / 1000) ))
+    check "CPU share $((share10 / 10)).$((share10 % 10))% by the kernel's count (limit 20%)" \
+        arith "$share10 >= 170 && $share10 <= 230"
+
+    step 4 "A memory limit bites: a 150M hog under 100M"
+    post "echo 104857600 > /sys/fs/cgroup/memory/my_group/memory.limit_in_bytes"
+    ours "$TUNA_BIN/01-cgroup" exec "$GROUP" -- "$TUNA_BIN/07-stress" --vm 1 --vm-bytes 150M -t 10s || true
+    kills=$("$TUNA_BIN/01-cgroup" stat --json "$GROUP" | jq '.memory.oom_kills')
+    check "the kernel's OOM kill count is $kills" [ "$kills" -ge 1 ]
+    ours "$TUNA_BIN/01-cgroup" stat "$GROUP"
+
+    step 5 "Removing a group: rmdir, and what EBUSY means"
+    sleep 60 &
+    sleeper=$!
+    "$TUNA_BIN/01-cgroup" add "$GROUP" "$sleeper"
+    post "rmdir /sys/fs/cgroup/cpu/my_group      # Device or resource busy"
+    ours "$TUNA_BIN/01-cgroup" delete "$GROUP" || true
+    ours "$TUNA_BIN/01-cgroup" "${X[@]}" delete --kill "$GROUP"
+    wait "$sleeper" 2>/dev/null
+    check "the group is gone from every hierarchy" \
+        sh -c "! ls -d /sys/fs/cgroup/*/$GROUP /sys/fs/cgroup/$GROUP 2>/dev/null | grep -q ."
+    lab_finish
+}
+
+lab_run lab_steps

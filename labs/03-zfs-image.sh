@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# labs/03-zfs-image.sh - step 03 on its own: an image, a read-only snapshot,
+# a copy-on-write clone, on ZFS (or --backend btrfs|overlay).
+set -u
+# shellcheck source=labs/lib.sh
+. "$(dirname "$0")/lib.sh"
+lab_init "$@"
+export LAB_NETWORK=0   # no network namespaces needed
+
+lab_steps() {
+    step 1 "A pool and an image"
+    post "zpool create zpools /dev/sda5"
+    post "zfs create zpools/images/myImage -o mountpoint=/zpools/images/myImage"
+    ours zfs_tool "${X[@]}" pool create --size 512M
+    ours zfs_tool "${X[@]}" image create "$IMAGE"
+    ours zfs_tool image populate "$IMAGE" --busybox --from-host ls ps
+    du -sh "$LAB_STORE/images/$IMAGE" | sed 's/^/  image size: /'
+
+    step 2 "A snapshot: read-only, immutable (C6)"
+    post "zfs snapshot zpools/images/myImage@v1.0"
+    ours zfs_tool "${X[@]}" snapshot "$SNAPSHOT"
+    ours zfs_tool list
+
+    step 3 "A clone: the container's writable copy-on-write file system (C7, C22)"
+    post "zfs clone zpools/images/myImage@v1.0 zpools/containers/myContainer"
+    ours zfs_tool "${X[@]}" clone "$SNAPSHOT" "$CONTAINER"
+    ours zfs_tool list
+    json=$(zfs_tool list --json)
+    used=$(echo "$json" | jq ".[] | select(.name == \"$CONTAINER\") | .used")
+    refer=$(echo "$json" | jq ".[] | select(.name == \"$CONTAINER\") | .refer")
+    check "a fresh clone: USED $used bytes beside REFER $refer bytes" \
+        arith "$refer > 0 && $used * 100 < $refer * 5"
+    echo "written in the container" >"$CONTAINER_ROOT/hello"
+    check "a file written in the clone is not in the image" \
+        [ ! -e "$LAB_STORE/images/$IMAGE/hello" ]
+    ours zfs_tool list
+
+    step 4 "Destroy: clones before their snapshot, snapshots before their image"
+    ours zfs_tool destroy "$IMAGE" || true
+    ours zfs_tool "${X[@]}" destroy "$CONTAINER"
+    ours zfs_tool "${X[@]}" destroy "$SNAPSHOT"
+    ours zfs_tool "${X[@]}" destroy "$IMAGE"
+    lab_finish
+}
+
+lab_run lab_steps

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# labs/04-pivot.sh - step 04 on its own: pivot_root into a busybox root, a
+# fresh /proc, the old root detached; and why chroot is not the same.
+set -u
+# shellcheck source=labs/lib.sh
+. "$(dirname "$0")/lib.sh"
+lab_init "$@"
+export LAB_NETWORK=0   # no network namespaces needed
+
+lab_steps() {
+    local root=$LAB_RUN/root
+    step 1 "A root file system: busybox and its applet links"
+    mkdir -p "$root/bin"
+    cp /bin/busybox "$root/bin/busybox"
+    for applet in $("$root/bin/busybox" --list); do
+        ln -sf busybox "$root/bin/$applet"
+    done
+    say "$(find "$root/bin" | wc -l) files in $root/bin"
+
+    step 2 "pivot_root into it, in new mount and PID namespaces"
+    post "unshare --mount --pid --fork bash"
+    post "cd ROOT && mkdir oldroot && pivot_root . oldroot"
+    post "mkdir proc && mount -t proc proc /proc; umount -l /oldroot"
+    # shellcheck disable=SC2016  # expanded by the shell inside
+    ours "$TUNA_BIN/02-unshare" --mount --pid --fork -- "$TUNA_BIN/04-pivot" "${X[@]}" "$root" \
+        -- /bin/sh -c 'echo "== mount"; mount; echo "== ps"; ps; echo "== ls /"; ls /' \
+        | tee "$LAB_RUN/inside"
+    check "inside, only the new root and /proc are mounted (C24)" \
+        sh -c "[ \$(sed -n '/^== mount/,/^== ps/p' '$LAB_RUN/inside' | grep -c ' on ') = 2 ]"
+    check "inside, /oldroot is gone" sh -c "! grep -qx oldroot '$LAB_RUN/inside'"
+    check "the host's mount table did not change" \
+        sh -c "! grep -q '$root' /proc/self/mountinfo"
+
+    step 3 "Why not chroot (C25)"
+    say "chroot changes only the root directory: the process still sees every mount of"
+    say "the host (in /proc/self/mountinfo) and, as root, can climb out of it."
+    chroot "$root" /bin/sh -c 'mount -t proc proc /proc 2>/dev/null; wc -l </proc/self/mountinfo; umount /proc' \
+        >"$LAB_RUN/chroot.out" 2>&1 || true
+    say "mounts visible under chroot: $(head -1 "$LAB_RUN/chroot.out")"
+    lab_finish
+}
+
+lab_run lab_steps
