@@ -32,10 +32,10 @@ lab_steps() {
 
     step 2 "The same hog under a 20% quota (C29)"
     ours "$TUNA_BIN/01-cgroup" "${X[@]}" create "$GROUP" --cpu 20%
+    # 01-cgroup joins the group, then execs 07-stress in the same process.
     "$TUNA_BIN/01-cgroup" exec "$GROUP" -- "$TUNA_BIN/07-stress" -c 1 -t 4s >"$LAB_RUN/capped.out" &
     sleep 0.5
-    hog=$(pgrep -f -n "07-stress -c 1 -t 4s")
-    hog=$(pgrep -P "$hog" | head -1)
+    hog=$(pgrep -P $! | head -1)
     capped=$(share_of "$hog" 2)
     wait
     sed 's/^/  | /' "$LAB_RUN/capped.out"

@@ -126,6 +126,22 @@ test_lab_rerun_after_a_killed_run_works() {
     assertEquals "left behind after the rerun" "" "$(leftovers "$name")"
 }
 
+test_each_step_lab_runs_alone_and_leaves_nothing() {
+    require_root || return 0
+    require_command zpool zfs-fuse || return 0
+    local lab name
+    for lab in 01-cgroup 02-unshare 03-zfs-image 04-pivot 05-veth 06-nat 07-stress; do
+        name=$(lab_name)
+        on_cleanup "$TEARDOWN" --name "$name"
+        run_capture "$TEST_TMP/out" "$TEST_TMP/err" \
+            "$TUNA_ROOT/labs/$lab.sh" --name "$name" --quiet
+        assertEquals "labs/$lab.sh exit status: $(tail -12 "$TEST_TMP/out") $(tail -3 "$TEST_TMP/err")" 0 "$RC"
+        assertTrue "labs/$lab.sh: every result held" \
+            "grep -q 'All [0-9]* results held' '$TEST_TMP/out'"
+        assertEquals "left behind by labs/$lab.sh" "" "$(leftovers "$name")"
+    done
+}
+
 test_lab_refuses_bad_options() {
     local rc
     rc=0; "$LAB" --name 'a/b' >/dev/null 2>&1 || rc=$?
