@@ -173,10 +173,23 @@ ours() {
     "$@"
 }
 
-# short_cmd CMD...: the command as a student would type it (bin/ paths short).
+# short_cmd CMD...: the command as a student would type it: bin/ paths
+# short, and the lab's helper functions spelled out.
 short_cmd() {
     local out=() a
-    for a in "$@"; do out+=("${a/#$TUNA_BIN\//}"); done
+    for a in "$@"; do
+        case "$a" in
+        zfs_tool)
+            out+=(03-zfs-image)
+            [ -n "$LAB_BACKEND" ] && out+=(--backend "$LAB_BACKEND")
+            out+=(--pool "$LAB_POOL" --store "$LAB_STORE")
+            ;;
+        on_host) [ -n "$LAB_HOST_NS" ] && out+=(ip netns exec "$LAB_HOST_NS") ;;
+        in_container) out+=(nsenter --target "$CPID" -muinpC --root --wd --) ;;
+        cg_exec) out+=(01-cgroup exec "$LAB_CONTAINER_CGROUP" --) ;;
+        *) out+=("${a/#$TUNA_BIN\//}") ;;
+        esac
+    done
     echo "${out[*]}"
 }
 

@@ -166,7 +166,7 @@ table() {
                     if (c ~ /^[-+0-9.]+[%x]?$/ && r > 1) line = line sprintf(" %*s", w[i], c)
                     else line = line sprintf(" %-*s", w[i], c) }
                 sub(/ +$/, "", line); print line
-                if (r == 1) { gsub(/[^ ]/, "-", line); print line } } }'
+                if (r == 1) { rule = line; gsub(/./, "-", rule); print "  " substr(rule, 3) } } }'
 }
 
 # bar_chart TITLE UNIT: "LABEL<TAB>VALUE" lines on stdin as horizontal bars,
@@ -175,11 +175,11 @@ bar_chart() {
     echo
     echo "$1"
     awk -F'\t' -v width="$BAR_WIDTH" -v unit="$2" '
-        { label[NR] = $1; value[NR] = $2 + 0; if (value[NR] > max) max = value[NR]
+        { label[NR] = $1; text[NR] = $2; value[NR] = $2 + 0; if (value[NR] > max) max = value[NR]
           if (length($1) > lw) lw = length($1) }
         END { for (r = 1; r <= NR; r++) {
                 n = max > 0 ? int(value[r] / max * width + 0.5) : 0
                 if (n == 0 && value[r] > 0) n = 1
                 bar = ""; for (i = 0; i < n; i++) bar = bar "#"
-                printf "  %-*s |%-*s %g %s\n", lw, label[r], width, bar, value[r], unit } }'
+                printf "  %-*s |%-*s %s %s\n", lw, label[r], width, bar, text[r], unit } }'
 }
