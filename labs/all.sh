@@ -186,6 +186,7 @@ lab_steps() {
     fi
 
     post "stress --vm 1 --vm-bytes 198M / 199M / 200M    # each killed under 200 MB"
+    killed='' survived=''
     for bytes in 198M 199M 200M 250M; do
         kills0=$(stat_json | jq '.memory.oom_kills')
         rc=0
@@ -193,9 +194,12 @@ lab_steps() {
             -- /bin/07-stress -q --vm 1 --vm-bytes "$bytes" -t "${OOM_SECONDS}s" >/dev/null 2>&1 || rc=$?
         kills1=$(stat_json | jq '.memory.oom_kills')
         say "--vm-bytes $bytes: exit status $rc, OOM kills $kills0 -> $kills1"
+        if [ "$kills1" -gt "$kills0" ]; then killed="$killed $bytes"; else survived="$survived $bytes"; fi
     done
     check "OOM kills $((kills1 - kills0)) at --vm-bytes 250M (C30)" [ "$kills1" -gt "$kills0" ]
-    say "(198M and 199M fit under a 209715200-byte limit on this kernel: see docs/01-cgroup.md)"
+    say "killed:${killed:- none}; survived:${survived:- none}.  The post saw 198M killed too: the"
+    say "limit counts everything charged to the group (its shell, page tables, malloc"
+    say "headers), so the threshold moves with what else runs: see docs/01-cgroup.md."
 
     lab_finish
 }
