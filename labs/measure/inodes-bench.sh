@@ -94,7 +94,14 @@ done
 
 echo
 echo "after $count containers, container $((count + 1)) failed:"
-echo "  ${error:-"(no error: the guard of $MAX_CONTAINERS containers ended the loop)"}"
+printf '%s\n' "${error:-"(no error: the guard of $MAX_CONTAINERS containers ended the loop)"}" |
+    sed 's/^/  /'
+if [ "$count" -gt 0 ]; then
+    echo "and a running container (c1) writing a new file, /tmp-log:"
+    { echo log >"$FS/c1/merged/tmp-log"; } 2>&1 | sed 's/^/  /' || true
+    echo "or changing a file of the image (a copy-up), /etc/passwd:"
+    { echo "root:x:0:0::/:/bin/sh" >>"$FS/c1/merged/etc/passwd"; } 2>&1 | sed 's/^/  /' || true
+fi
 echo
 df -i "$FS" | sed 's/^/  /'
 df -h "$FS" | sed 's/^/  /'
