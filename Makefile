@@ -16,7 +16,9 @@ CFLAGS  ?= -O2
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2
 ALL_CFLAGS := -std=gnu11 $(WARN) -Icommon -MMD -MP $(CFLAGS)
-LDFLAGS ?=
+# Stripped: the binaries are copied into container images (make LDFLAGS= for
+# symbols, with CFLAGS='-O2 -g' for a debugger).
+LDFLAGS ?= -s
 PREFIX  ?= /usr/local
 DESTDIR ?=
 

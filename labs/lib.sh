@@ -26,6 +26,10 @@
 LABS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TUNA_ROOT=$(cd "$LABS_DIR/.." && pwd)
 TUNA_BIN=${TUNA_BIN:-$TUNA_ROOT/bin}
+# Installed (make install): the labs are in share/tuna, the tools on PATH.
+if [ ! -x "$TUNA_BIN/01-cgroup" ] && command -v 01-cgroup >/dev/null 2>&1; then
+    TUNA_BIN=$(dirname "$(command -v 01-cgroup)")
+fi
 
 # The post's addresses: the container network and the stand-in internet.
 CONTAINER_NET=172.17.0.0/16
