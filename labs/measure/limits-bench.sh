@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# labs/measure/limits-bench.sh - do the post's limits hold, read from the
+# kernel's own counters?  Claims C29 (`stress -c 1` under a 20% quota shows
+# ~20% CPU) and C30 (`stress --vm 1 --vm-bytes 198M`, 199M, 200M are each
+# OOM-killed under a 200 MB limit).
+#
+# CPU: a group made with `01-cgroup create G --cpu 20%` (cpu.cfs_quota_us
+# 20000 per 100000); `stress -c 1` runs in it through `01-cgroup exec`; the
+# share is the growth of the group's cpuacct.usage (nanoseconds of CPU)
+# over a window of wall time, once the hog runs.  RUNS windows: median and
+# spread.  The issue's target: within +-1 point of the quota.
+#
+# Memory: two groups, one with the post's binary 200M (209715200, as
+# `--memory 200M` writes it) and one with a decimal 200 MB (200000000, which
+# the kernel rounds down to a whole page).  For each size from 190M to 210M
+# (stress's M: MiB), `stress --vm 1 --vm-bytes SIZE -t 2` runs in each group,
+# the two interleaved; killed or not is read from the oom_kill count in the
+# group's memory.oom_control, the peak from memory.max_usage_in_bytes.
+# The post's tool is Debian's stress; without it, tuna's 07-stress (same
+# options) is used and named.  A measurement, not a test: exits 0 once done.
+#
+# Usage: sudo labs/measure/limits-bench.sh [--runs N] [--window S]
+#            [--from MIB] [--to MIB] [--step MIB] [--quick]
+set -eu
+# shellcheck source=labs/measure/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+BENCH_NAME=limits-bench
+RUNS=10
+MIN_RUNS=1
+WINDOW=3                 # seconds of CPU accounting per run
+FROM=190 TO=210 STEP=1   # sizes, MiB
+QUOTA_PCT=20
+BINARY_LIMIT=209715200   # 200M: 200 * 1024 * 1024
+DECIMAL_LIMIT=200000000  # 200 MB
+SETTLE=0.3               # seconds for the hog to start before a window
+VM_SECONDS=2             # stress -t 1 can end before 200M are touched
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --runs) RUNS=${2:-}; shift ;;
+    --window) WINDOW=${2:-}; shift ;;
+    --from) FROM=${2:-}; shift ;;
+    --to) TO=${2:-}; shift ;;
+    --step) STEP=${2:-}; shift ;;
+    --quick) RUNS=2 WINDOW=1 FROM=190 TO=210 STEP=10 ;;
+    -h | --help) bench_help "$0" ;;
+    *) bench_usage_error "unknown option '$1'" ;;
+    esac
+    shift
+done
+need_number --runs "$RUNS" "$MIN_RUNS"
+need_number --window "$WINDOW" 1
+need_number --from "$FROM" 1
+need_number --to "$TO" "$FROM"
+need_number --step "$STEP" 1
+bench_init limits-bench
+need_root "cgroups"
+need_tuna 01-cgroup
+CGROUP=$TUNA_BIN/01-cgroup
+if command -v stress >/dev/null; then
+    STRESS=$(command -v stress)
+else
+    need_tuna 07-stress
+    STRESS=$TUNA_BIN/07-stress
+    echo "Debian's stress is not installed: using 07-stress"
+fi
+
+# mount_of CONTROLLER: the v1 mount point of CONTROLLER (mountinfo).
+mount_of() {
+    awk -v c="$1" '/ - cgroup / { n = split($NF, o, ",");
+        for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo
+}
+CPUACCT=$(mount_of cpuacct)
+MEMORY=$(mount_of memory)
+if [ -z "$CPUACCT" ] || [ -z "$MEMORY" ]; then
+    bench_skip "needs the v1 cpuacct and memory hierarchies (this bench reads v1 counters)"
+fi
+
+G=tuna-bench-limits-$$
+"$CGROUP" create "$G-cpu" --cpu "$QUOTA_PCT%"
+bench_on_exit "$CGROUP" delete "$G-cpu" --kill
+"$CGROUP" create "$G-bin" --memory "$BINARY_LIMIT"
+bench_on_exit "$CGROUP" delete "$G-bin" --kill
+"$CGROUP" create "$G-dec" --memory "$DECIMAL_LIMIT"
+bench_on_exit "$CGROUP" delete "$G-dec" --kill
+machine_line
+
+# --- CPU -------------------------------------------------------------------------
+
+# cpu_share: one window of a hog in the 20% group; prints the share in %.
+# The hog outlives the window by a second and ends by itself.
+# shellcheck disable=SC2317  # called through interleave
+cpu_share() {
+    local pid u0 u1 t0 t1
+    "$CGROUP" exec "$G-cpu" -- "$STRESS" -q -c 1 -t $((WINDOW + 1)) >/dev/null 2>&1 &
+    pid=$!
+    sleep "$SETTLE"
+    # read and $EPOCHREALTIME: no process started between clock and counter.
+    read -r u0 <"$CPUACCT/$G-cpu/cpuacct.usage"
+    t0=$(now_us)
+    sleep "$WINDOW"
+    read -r u1 <"$CPUACCT/$G-cpu/cpuacct.usage"
+    t1=$(now_us)
+    wait "$pid" || true
+    calc "($u1 - $u0) / 1000 / ($t1 - $t0) * 100" 2
+    echo
+}
+
+interleave "$RUNS" cpu cpu_share
+share=$(median "$WORK/figures.cpu")
+{
+    printf 'quota\truns\twindow s\tmedian %%\tspread %%\toff by\ttarget +-1\n'
+    printf '%s%%\t%s\t%s\t%s\t%s\t%s\t%s\n' "$QUOTA_PCT" "$RUNS" "$WINDOW" "$share" \
+        "$(spread "$WORK/figures.cpu")" "$(calc "$share - $QUOTA_PCT" 2)" \
+        "$(awk -v s="$share" -v q="$QUOTA_PCT" 'BEGIN { d = s - q; if (d < 0) d = -d;
+            print d <= 1 ? "holds" : "MISSED" }')"
+} | table "CPU share of \`${STRESS##*/} -c 1\` under cpu.cfs_quota_us 20000/100000, from cpuacct.usage:"
+awk '{ printf "run %d\t%s\n", NR, $1 }' "$WORK/figures.cpu" | bar_chart "share per run (of one CPU):" "%"
+
+# --- memory ----------------------------------------------------------------------
+
+# vm_run GROUP MIB: killed or survived, and the peak; prints "KILLED PEAK_MIB".
+vm_run() {
+    local g=$1 mib=$2 before after
+    before=$(awk '$1 == "oom_kill" { print $2 }' "$MEMORY/$g/memory.oom_control")
+    echo 0 >"$MEMORY/$g/memory.max_usage_in_bytes"
+    "$CGROUP" exec "$g" -- "$STRESS" -q --vm 1 --vm-bytes "${mib}M" -t "$VM_SECONDS" \
+        >/dev/null 2>&1 || true
+    after=$(awk '$1 == "oom_kill" { print $2 }' "$MEMORY/$g/memory.oom_control")
+    echo "$((after - before)) $(calc "$(cat "$MEMORY/$g/memory.max_usage_in_bytes") / 1048576" 1)"
+}
+
+# verdict "KILLS PEAK": what a vm_run line means.
+verdict() {
+    if [ "${1%% *}" -gt 0 ]; then echo "OOM-killed"; else echo "survived"; fi
+}
+
+printf 'vm-bytes\tbinary limit\tpeak MiB\tdecimal limit\tpeak MiB\n' >"$WORK/table"
+: >"$WORK/chart"
+for ((mib = FROM; mib <= TO; mib += STEP)); do
+    if [ $(((mib - FROM) / STEP % 2)) = 0 ]; then
+        bin=$(vm_run "$G-bin" "$mib") dec=$(vm_run "$G-dec" "$mib")
+    else
+        dec=$(vm_run "$G-dec" "$mib") bin=$(vm_run "$G-bin" "$mib")
+    fi
+    printf '%sM\t%s\t%s\t%s\t%s\n' "$mib" "$(verdict "$bin")" "${bin#* }" \
+        "$(verdict "$dec")" "${dec#* }" >>"$WORK/table"
+    printf '%sM binary\t%s\n%sM decimal\t%s\n' "$mib" "${bin#* }" "$mib" "${dec#* }" >>"$WORK/chart"
+done
+table "\`${STRESS##*/} --vm 1 --vm-bytes SIZE\` under memory.limit_in_bytes $(cat "$MEMORY/$G-bin/memory.limit_in_bytes") (binary 200M) and $(cat "$MEMORY/$G-dec/memory.limit_in_bytes") (decimal 200 MB, page-rounded), from memory.oom_control:" \
+    <"$WORK/table"
+bar_chart "peak memory.max_usage_in_bytes (MiB; the limits are 200.0 and 190.7):" MiB <"$WORK/chart"
+echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+exit 0
