@@ -98,3 +98,10 @@ clean:
 	rm -rf $(BIN) $(SAN_BIN) build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# make fuzz FUZZ_SECONDS=600: every libFuzzer harness in tests/fuzz/ for
+# that long each (clang, -fsanitize=fuzzer,address,undefined).
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	./tests/fuzz/run $(FUZZ_SECONDS)

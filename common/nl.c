@@ -32,6 +32,9 @@
  */
 #define NL_RECEIVE_MAX 32768
 
+/* The largest errno, as the kernel's include/linux/err.h defines it. */
+#define MAX_ERRNO 4095
+
 /* --- the socket --------------------------------------------------------- */
 
 int nl_open(struct nl_socket *nl, int protocol)
@@ -310,6 +313,78 @@ static void keep_extended_ack(struct nl_socket *nl, const struct nlmsghdr *h)
 }
 
 /*
+ * An error code from the kernel is -errno.  Anything else in that field
+ * (positive, or below -MAX_ERRNO, INT_MIN whose negation overflows) is not
+ * one, and must not reach strerror(-err): call it a protocol error.
+ */
+static int kernel_errno(int err)
+{
+	return err < 0 && err >= -MAX_ERRNO ? err : -EPROTO;
+}
+
+/*
+ * One datagram of an answer: check and dispatch each message in it.  The
+ * walk is NLMSG_OK's, but the step is taken by hand: NLMSG_NEXT steps by
+ * the *aligned* length, which may be up to 3 bytes more than what is left,
+ * and the negative remainder, cast to size_t, would let NLMSG_OK read past
+ * the datagram.  The kernel always pads; this loop does not rely on it.
+ */
+int nl_reply_datagram(struct nl_socket *nl, struct nl_reply *reply,
+		      const void *datagram, size_t len)
+{
+	const struct nlmsghdr *h = datagram;
+
+	while (NLMSG_OK(h, len)) {
+		size_t step = NLMSG_ALIGN(h->nlmsg_len);
+
+		/* Replies carry our port id and the seq of their request. */
+		if (h->nlmsg_pid != nl->portid)
+			return -ESRCH;
+		if (h->nlmsg_seq < reply->first_seq || h->nlmsg_seq > reply->last_seq)
+			return -EPROTO;
+
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+				return -EBADMSG;
+			if (e->error && reply->result == 0) {
+				reply->result = kernel_errno(e->error);
+				nl->error_seq = h->nlmsg_seq;
+				keep_extended_ack(nl, h);
+			}
+			if (reply->expected)
+				reply->expected--;
+			reply->done = 1;            /* a dump that fails ends here */
+		} else if (h->nlmsg_type == NLMSG_DONE) {
+			/* A dump may end with an error in DONE's payload. */
+			int err = 0;
+
+			if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(err)))
+				memcpy(&err, NLMSG_DATA(h), sizeof(err));
+			if (err < 0 && reply->result == 0)
+				reply->result = kernel_errno(err);
+			reply->done = 1;
+		} else if (h->nlmsg_type == NLMSG_NOOP ||
+			   h->nlmsg_type == NLMSG_OVERRUN) {
+			/* nothing to do */
+		} else if (reply->cb && reply->result == 0) {
+			/* Keep reading after a failed callback, so the
+			 * socket holds no leftovers of this answer. */
+			int r = reply->cb(h, reply->arg);
+
+			if (r < 0)
+				reply->result = r;
+		}
+		if (step >= len)
+			break;
+		len -= step;
+		h = (const struct nlmsghdr *)((const unsigned char *)h + step);
+	}
+	return 0;
+}
+
+/*
  * Read until every message in [FIRST_SEQ, LAST_SEQ] that must answer has
  * answered: EXPECTED ACKs (or errors), or NLMSG_DONE for a dump.  Other
  * messages go to CB.  Returns 0 or the first error.
@@ -321,17 +396,20 @@ static int receive(struct nl_socket *nl, uint32_t first_seq, uint32_t last_seq,
 		struct nlmsghdr align;
 		unsigned char bytes[NL_RECEIVE_MAX];
 	} buf;
-	int result = 0, done = 0;
+	struct nl_reply reply = {
+		.first_seq = first_seq, .last_seq = last_seq,
+		.expected = expected, .cb = cb, .arg = arg,
+	};
 
-	while (dump ? !done : expected > 0) {
+	while (dump ? !reply.done : reply.expected > 0) {
 		struct sockaddr_nl from;
 		struct iovec iov = { &buf, sizeof(buf) };
 		struct msghdr msg = {
 			.msg_name = &from, .msg_namelen = sizeof(from),
 			.msg_iov = &iov, .msg_iovlen = 1,
 		};
-		const struct nlmsghdr *h;
 		ssize_t n;
+		int err;
 
 		/*
 		 * The kernel answers while we are still in sendmsg(), so
@@ -339,10 +417,10 @@ static int receive(struct nl_socket *nl, uint32_t first_seq, uint32_t last_seq,
 		 * queued: drain it without waiting, never block forever on
 		 * an answer that will not come (a batch refused at BEGIN).
 		 */
-		n = recvmsg(nl->fd, &msg, result < 0 ? MSG_DONTWAIT : 0);
+		n = recvmsg(nl->fd, &msg, reply.result < 0 ? MSG_DONTWAIT : 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN && result < 0)
+		if (n < 0 && errno == EAGAIN && reply.result < 0)
 			break;
 		if (n < 0)
 			return -errno;
@@ -350,50 +428,11 @@ static int receive(struct nl_socket *nl, uint32_t first_seq, uint32_t last_seq,
 			return -EMSGSIZE;   /* a lost tail would be a lost answer */
 		if (from.nl_pid != 0)
 			continue;           /* not from the kernel */
-
-		for (h = &buf.align; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-			/* Replies carry our port id and the seq of their request. */
-			if (h->nlmsg_pid != nl->portid)
-				return -ESRCH;
-			if (h->nlmsg_seq < first_seq || h->nlmsg_seq > last_seq)
-				return -EPROTO;
-
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-
-				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-					return -EBADMSG;
-				if (e->error && result == 0) {
-					result = e->error;   /* already negative */
-					nl->error_seq = h->nlmsg_seq;
-					keep_extended_ack(nl, h);
-				}
-				if (expected)
-					expected--;
-				done = 1;           /* a dump that fails ends here */
-			} else if (h->nlmsg_type == NLMSG_DONE) {
-				/* A dump may end with an error in DONE's payload. */
-				int err = 0;
-
-				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(err)))
-					memcpy(&err, NLMSG_DATA(h), sizeof(err));
-				if (err < 0 && result == 0)
-					result = err;
-				done = 1;
-			} else if (h->nlmsg_type == NLMSG_NOOP ||
-				   h->nlmsg_type == NLMSG_OVERRUN) {
-				continue;
-			} else if (cb && result == 0) {
-				/* Keep reading after a failed callback, so the
-				 * socket holds no leftovers of this answer. */
-				int r = cb(h, arg);
-
-				if (r < 0)
-					result = r;
-			}
-		}
+		err = nl_reply_datagram(nl, &reply, &buf, (size_t)n);
+		if (err < 0)
+			return err;
 	}
-	return result;
+	return reply.result;
 }
 
 int nl_talk(struct nl_socket *nl, struct nl_request *req, nl_callback cb, void *arg)

@@ -106,6 +106,26 @@ void nl_nest_end(struct nl_request *req, struct nlattr *nest);
  */
 int nl_talk(struct nl_socket *nl, struct nl_request *req, nl_callback cb, void *arg);
 
+/*
+ * The reply loop's parsing, apart from the socket, so tests/fuzz can feed
+ * it arbitrary bytes as if the kernel had sent them.  nl_talk and
+ * nl_batch_commit set up a struct nl_reply and call nl_reply_datagram()
+ * for each datagram recvmsg() returns, until the answer is complete.
+ */
+struct nl_reply {
+	uint32_t first_seq, last_seq;   /* the requests being answered */
+	uint32_t expected;              /* ACKs (or errors) still to come */
+	int done;                       /* NLMSG_DONE or an error seen */
+	int result;                     /* 0, or the first error (-errno) */
+	nl_callback cb;                 /* for every other message */
+	void *arg;
+};
+
+/* Check and dispatch the messages in one datagram of LEN bytes.  Returns 0,
+ * or -ESRCH / -EPROTO / -EBADMSG for a message that cannot be ours. */
+int nl_reply_datagram(struct nl_socket *nl, struct nl_reply *reply,
+		      const void *datagram, size_t len);
+
 /* "File exists" or "File exists (kernel: ipv4: Address already assigned)",
  * for an ERR (negative) that nl_talk or nl_batch_commit returned. */
 const char *nl_strerror(const struct nl_socket *nl, int err);

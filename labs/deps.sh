@@ -25,6 +25,9 @@ PACKAGES=(
     procps              # ps, pgrep
     strace              # the lessons show the syscalls
     kmod                # modprobe where the kernel has modules
+    clang               # tests/fuzz: libFuzzer harnesses (make fuzz, test_fuzz)
+    libclang-rt-14-dev  # clang's -fsanitize=fuzzer runtime (libclang_rt.fuzzer)
+    valgrind            # tests/valgrind.sh: memcheck on the tools' normal paths
 )
 
 names=()
