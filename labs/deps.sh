@@ -25,6 +25,10 @@ PACKAGES=(
     procps              # ps, pgrep
     strace              # the lessons show the syscalls
     kmod                # modprobe where the kernel has modules
+    qemu-system-x86     # tests/vm: boots Debian's kernel with only cgroup v2
+    cpio                # tests/vm: the initramfs
+    xz-utils            # tests/vm: kernel modules compressed as .ko.xz
+    zstd                # tests/vm: or as .ko.zst
     clang               # tests/fuzz: libFuzzer harnesses (make fuzz, test_fuzz)
     libclang-rt-14-dev  # clang's -fsanitize=fuzzer runtime (libclang_rt.fuzzer)
     valgrind            # tests/valgrind.sh: memcheck on the tools' normal paths

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# tests/test_vm.sh - tuna on a fresh kernel with only cgroup v2: Debian's
+# own cloud kernel, booted under qemu with a busybox initramfs
+# (tests/vm/; docs/vm.md).
+#
+# This machine mounts cgroups v1 and v2 side by side, so the v2 limits (the
+# ones students' machines use) cannot bite here.  suite_setup builds the
+# initramfs (tests/vm/build.sh), boots it once (tests/vm/boot.sh, killed
+# after TUNA_VM_TIMEOUT seconds if it hangs) and keeps the serial console.
+# Inside, tests/vm/cases.sh checks each behaviour against the kernel's
+# files and prints one line per case:
+#
+#   TUNA-VM: PASS|FAIL NAME DETAIL      TUNA-VM: INFO NAME FIGURES
+#
+# Each test below asserts one such line.  A case that never reported (the
+# VM hung, crashed or powered off early) fails with the console's tail.
+# Without qemu or a kernel package the tests skip with the reason (with
+# TUNA_MUST_RUN=1, fail).  Nothing stays on the host but the downloaded
+# kernel .deb in the cache directory (/var/cache/tuna-vm).
+# shellcheck disable=SC1091
+. "$(dirname "$0")/lib.sh"
+
+VM_DIR=$TESTS_DIR/vm
+# A TCG boot and every case take about 40 s here; a hang is killed at:
+export TUNA_VM_TIMEOUT=${TUNA_VM_TIMEOUT:-240}
+# build.sh's status for "no kernel package to be had".
+EXIT_NO_KERNEL=3
+
+VM_BUILD=
+VM_LOG=
+VM_RC=
+VM_SECONDS=
+# Why the VM could not run here (a skip), or empty.
+VM_MISSING=
+# Why building it failed (a failure), or empty.
+VM_BROKEN=
+
+suite_setup() {
+    local cmd start rc=0
+    VM_BUILD=$(mktemp -d /tmp/tuna-vm.XXXXXX)
+    VM_LOG=$VM_BUILD/console.log
+    for cmd in qemu-system-x86_64:qemu-system-x86 cpio:cpio busybox:busybox-static \
+        dpkg-deb:dpkg apt-get:apt depmod:kmod mkfs.btrfs:btrfs-progs; do
+        if ! command -v "${cmd%%:*}" >/dev/null 2>&1; then
+            VM_MISSING="requires ${cmd%%:*} (Debian package ${cmd#*:}; make deps installs it)"
+            return 0
+        fi
+    done
+    "$VM_DIR/build.sh" "$VM_BUILD" >"$VM_BUILD/build.log" 2>&1 || rc=$?
+    if [ "$rc" = "$EXIT_NO_KERNEL" ]; then
+        VM_MISSING="no Debian kernel package: $(tail -n 1 "$VM_BUILD/build.log")"
+        return 0
+    elif [ "$rc" != 0 ]; then
+        VM_BROKEN="tests/vm/build.sh failed ($rc): $(tail -n 3 "$VM_BUILD/build.log")"
+        return 0
+    fi
+    echo "vm: $(tail -n 1 "$VM_BUILD/build.log")"
+    start=$(date +%s)
+    VM_RC=0
+    "$VM_DIR/boot.sh" "$VM_BUILD" "$VM_LOG" || VM_RC=$?
+    VM_SECONDS=$(($(date +%s) - start))
+    echo "vm: qemu ran ${VM_SECONDS}s (status $VM_RC); figures:"
+    sed -n 's/^TUNA-VM: INFO /  /p' "$VM_LOG"
+}
+
+suite_teardown() {
+    [ -n "$VM_BUILD" ] && rm -rf "$VM_BUILD"
+}
+
+# vm_ran: skip (or, under TUNA_MUST_RUN, fail) when the VM could not run
+# here; fail when it could have but was not built.
+vm_ran() {
+    if [ -n "$VM_MISSING" ]; then
+        skip_test "$VM_MISSING"
+        return 1
+    fi
+    if [ -n "$VM_BROKEN" ]; then
+        fail "$VM_BROKEN"
+        return 1
+    fi
+    return 0
+}
+
+console_tail() { tail -n 5 "$VM_LOG" 2>/dev/null | tr -d '\r' | tr '\n' '|'; }
+
+# assert_case NAME: the VM printed "TUNA-VM: PASS NAME ...".
+assert_case() {
+    local line
+    vm_ran || return 0
+    line=$(tr -d '\r' <"$VM_LOG" | grep -m 1 -E "^TUNA-VM: (PASS|FAIL) $1( |$)")
+    if [ -z "$line" ]; then
+        fail "case $1 never reported (qemu status $VM_RC after ${VM_SECONDS}s); console: $(console_tail)"
+        return 0
+    fi
+    echo "$line"
+    assertEquals "$line" "TUNA-VM: PASS $1" "$(echo "$line" | cut -d ' ' -f 1-3)"
+}
+
+test_vm_boots_pure_cgroup_v2_and_powers_off() {
+    vm_ran || return 0
+    assertEquals "qemu's status (124: killed by the ${TUNA_VM_TIMEOUT}s timeout); console: $(console_tail)" \
+        0 "$VM_RC"
+    assertTrue "the init script began" "grep -q '^TUNA-VM: BEGIN' '$VM_LOG'"
+    assertTrue "every case ran and init reached the end; console: $(console_tail)" \
+        "grep -q '^TUNA-VM: END' '$VM_LOG'"
+    assertTrue "the kernel powered off (no panic)" "grep -q 'reboot: Power down' '$VM_LOG'"
+    assertFalse "no kernel panic" "grep -q 'Kernel panic' '$VM_LOG'"
+}
+
+test_kernel_modules_load() { assert_case modules_load; }
+test_cgroup_info_says_v2() { assert_case cgroup_info_says_v2; }
+test_cgroup_nested_create_enables_subtree_control_on_the_way_down() {
+    assert_case cgroup_nested_create
+}
+test_cgroup_cpu_share_holds_at_20_percent_with_throttling() { assert_case cgroup_cpu_share; }
+test_cgroup_150M_hog_is_oom_killed_under_100M() { assert_case cgroup_oom_kills_150M_hog; }
+test_cgroup_40M_hog_survives_under_100M() { assert_case cgroup_40M_hog_survives; }
+test_cgroup_delete_kill_uses_cgroup_kill() { assert_case cgroup_delete_kill; }
+
+# The figures for the lesson (198M/199M/200M under a 200M memory.max) are
+# printed, not judged, except the one the arithmetic settles: 200M of data
+# plus the program itself cannot fit in 200M.
+test_cgroup_memory_max_figures_recorded() {
+    local lines
+    vm_ran || return 0
+    lines=$(grep -c '^TUNA-VM: INFO memory_max_figure' "$VM_LOG")
+    assertEquals "figures for 198M, 199M, 200M; console: $(console_tail)" 3 "$lines"
+    assertTrue "200M under memory.max=209715200 is OOM-killed" \
+        "grep -q 'memory_max_figure vm-bytes=200M memory.max=209715200 rc=1 oom_kill=1' '$VM_LOG'"
+}
+
+test_unshare_and_pivot_into_a_busybox_root() { assert_case unshare_pivot_busybox_root; }
+test_veth_and_nat_reach_the_uplink_only_through_masquerade() { assert_case veth_nat_uplink; }
+test_storage_overlay_snapshot_clone_pivot() { assert_case storage_overlay; }
+test_storage_btrfs_snapshot_clone_pivot() { assert_case storage_btrfs; }
+
+# shellcheck disable=SC1090
+. "$SHUNIT2"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# tests/vm/boot.sh - boot what tests/vm/build.sh made, under qemu, and copy
+# the serial console to LOG.
+#
+#   tests/vm/boot.sh BUILDDIR LOG
+#
+# No KVM is assumed: qemu emulates the CPU (TCG), two vCPUs on its
+# multi-threaded TCG.  The kernel runs with only cgroup v2
+# (cgroup_no_v1=all), panics stop the VM (panic=-1 with -no-reboot) instead
+# of rebooting it, and a VM that hangs is killed after $TUNA_VM_TIMEOUT
+# seconds (default 300): the exit status is then timeout(1)'s 124.
+set -eu
+
+BUILD=${1:?usage: boot.sh BUILDDIR LOG}
+LOG=${2:?usage: boot.sh BUILDDIR LOG}
+TIMEOUT=${TUNA_VM_TIMEOUT:-300}
+MEMORY_MB=1024
+CPUS=2
+KERNEL_ARGS="console=ttyS0 cgroup_no_v1=all panic=-1 quiet"
+
+accel=tcg
+# Use KVM where a student's machine has it: the same cases, faster.
+if [ -w /dev/kvm ] && [ "${TUNA_VM_KVM:-1}" = 1 ]; then accel=kvm; fi
+
+exec timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
+    -machine q35,accel="$accel" -cpu max -smp "$CPUS" -m "$MEMORY_MB" \
+    -kernel "$BUILD/vmlinuz" -initrd "$BUILD/initramfs.cpio" \
+    -append "$KERNEL_ARGS" \
+    -display none -monitor none -serial "file:$LOG" \
+    -nic none -no-reboot </dev/null
