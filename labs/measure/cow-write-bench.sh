@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=${2:-}; shift ;;
     --backends) BACKENDS=${2:-}; shift ;;
     --sizes) SIZES=${2:-}; shift ;;
-    --quick) RUNS=2 SIZES=1M ;;
+    --quick) RUNS=1 SIZES=1M ;;
     -h | --help) bench_help "$0" ;;
     *) bench_usage_error "unknown option '$1'" ;;
     esac

@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     --from) FROM=${2:-}; shift ;;
     --to) TO=${2:-}; shift ;;
     --step) STEP=${2:-}; shift ;;
-    --quick) RUNS=2 WINDOW=1 FROM=190 TO=210 STEP=10 ;;
+    --quick) RUNS=1 WINDOW=1 FROM=190 TO=210 STEP=20 ;;
     -h | --help) bench_help "$0" ;;
     *) bench_usage_error "unknown option '$1'" ;;
     esac
