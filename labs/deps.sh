@@ -17,6 +17,7 @@ PACKAGES=(
     zfs-fuse            # zpool/zfs: ZFS in userspace where OpenZFS is absent
     busybox-static      # a container root file system in one binary
     stress              # the post's load tool, compared with 07-stress
+    xfsprogs            # mkfs.xfs: labs/measure/kernel-features.sh tries XFS project quotas (C20)
     cgroup-tools        # the post's cgcreate/cgset, timed by labs/measure/cgroup-bench.sh
     hyperfine           # medians for labs/measure/cgroup-bench.sh
     jq                  # tests parse ip -j / nft -j / --json

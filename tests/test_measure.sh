@@ -18,13 +18,13 @@ SKIP_STATUS=77
 # (/tmp, /var/tmp), cgroups tuna-bench-*, namespaces nbh/nbc PID
 # (net-bench), pools bench PID BACKEND (clone-bench) and cow PID BACKEND
 # (cow-write-bench).
-TRACES='tuna-[a-z-]*bench|tuna-bench-|/run/netns/nb[hc][0-9]|^nb[hc][0-9]|bench[0-9]+(zfs|btrfs)|cow[0-9]+(zfs|btrfs)'
+TRACES='tuna-[a-z-]*bench|tuna-kernel-features|tuna-bench-|/run/netns/nb[hc][0-9]|^nb[hc][0-9]|bench[0-9]+(zfs|btrfs)|cow[0-9]+(zfs|btrfs)'
 
 # bench_traces: every trace of a bench on this machine, one per line.
 bench_traces() {
     {
         "$TESTS_DIR/host-state.sh"
-        ls -d /tmp/tuna-*bench* /var/tmp/tuna-*bench* 2>/dev/null
+        ls -d /tmp/tuna-*bench* /var/tmp/tuna-*bench* /var/tmp/tuna-kernel-features* 2>/dev/null
         if command -v zpool >/dev/null && pgrep -x zfs-fuse >/dev/null; then
             zpool list -H -o name 2>/dev/null
         fi
@@ -137,6 +137,17 @@ test_limits_bench_sees_the_oom_kill_and_leaves_nothing() {
         "grep -qE '^  210M +OOM-killed +[0-9.]+ +OOM-killed ' '$TEST_TMP/out'"
 }
 
+test_kernel_features_says_what_the_kernel_has_and_leaves_nothing() {
+    require_root || return 0
+    require_command mkfs.xfs xfsprogs || return 0
+    run_bench kernel-features || return 0
+    assert_table
+    assertTrue "a device-mapper row" "grep -qE '^  C10 C11 C21 .*device-mapper' '$TEST_TMP/out'"
+    # Either the quota stops the write, or the kernel refuses prjquota.
+    assertTrue "an XFS quota verdict: $(cat "$TEST_TMP/out")" \
+        "grep -qE '^  C20 .*(Disk quota exceeded|prjquota refused|no xfs)' '$TEST_TMP/out'"
+}
+
 test_all_runs_the_named_benches_and_sums_up() {
     require_root || return 0
     run_bench all --quick --only inodes-bench || return 0
@@ -146,7 +157,8 @@ test_all_runs_the_named_benches_and_sums_up() {
 
 test_a_bench_refuses_bad_options_with_status_2() {
     local b
-    for b in cow-write-bench layers-bench inodes-bench limits-bench stress-bench all; do
+    for b in cow-write-bench layers-bench inodes-bench limits-bench stress-bench \
+        kernel-features all; do
         run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$MEASURE/$b.sh" --no-such-option
         assertEquals "$b --no-such-option" 2 "$RC"
     done

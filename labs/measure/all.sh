@@ -11,6 +11,7 @@
 #           layers-bench     C13 C15          lookups through 1..500 layers
 #           inodes-bench     C12              containers until inodes run out
 #           limits-bench     C29 C30          20% CPU, OOM under 200M
+#           kernel-features  C10 C11 C20 C21  device-mapper, XFS project quota
 #
 # --quick runs each with the fewest runs that still print its table (a
 # check that the benches work, for tests/test_measure.sh; not figures to
@@ -26,7 +27,7 @@ SKIP_STATUS=77
 QUICK=0
 ONLY=""
 BENCHES="cgroup-bench start-bench net-bench clone-bench stress-bench
-cow-write-bench layers-bench inodes-bench limits-bench"
+cow-write-bench layers-bench inodes-bench limits-bench kernel-features"
 
 while [ $# -gt 0 ]; do
     case "$1" in
