@@ -2,7 +2,9 @@
 # tests/vm/boot.sh - boot what tests/vm/build.sh made, under qemu, and copy
 # the serial console to LOG.
 #
-#   tests/vm/boot.sh BUILDDIR LOG
+#   tests/vm/boot.sh BUILDDIR LOG     run the cases, console into LOG
+#   tests/vm/boot.sh BUILDDIR         a shell on this terminal instead
+#                                     (Ctrl-A X quits qemu)
 #
 # No KVM is assumed: qemu emulates the CPU (TCG), two vCPUs on its
 # multi-threaded TCG.  The kernel runs with only cgroup v2
@@ -11,8 +13,8 @@
 # seconds (default 300): the exit status is then timeout(1)'s 124.
 set -eu
 
-BUILD=${1:?usage: boot.sh BUILDDIR LOG}
-LOG=${2:?usage: boot.sh BUILDDIR LOG}
+BUILD=${1:?usage: boot.sh BUILDDIR [LOG]}
+LOG=${2:-}
 TIMEOUT=${TUNA_VM_TIMEOUT:-300}
 MEMORY_MB=1024
 CPUS=2
@@ -22,9 +24,13 @@ accel=tcg
 # Use KVM where a student's machine has it: the same cases, faster.
 if [ -w /dev/kvm ] && [ "${TUNA_VM_KVM:-1}" = 1 ]; then accel=kvm; fi
 
-exec timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
-    -machine q35,accel="$accel" -cpu max -smp "$CPUS" -m "$MEMORY_MB" \
-    -kernel "$BUILD/vmlinuz" -initrd "$BUILD/initramfs.cpio" \
-    -append "$KERNEL_ARGS" \
-    -display none -monitor none -serial "file:$LOG" \
-    -nic none -no-reboot </dev/null
+QEMU=(qemu-system-x86_64
+    -machine "q35,accel=$accel" -cpu max -smp "$CPUS" -m "$MEMORY_MB"
+    -kernel "$BUILD/vmlinuz" -initrd "$BUILD/initramfs.cpio"
+    -nic none -no-reboot)
+
+if [ -z "$LOG" ]; then
+    exec "${QEMU[@]}" -append "$KERNEL_ARGS tuna.shell" -nographic
+fi
+exec timeout --kill-after=10 "$TIMEOUT" "${QEMU[@]}" -append "$KERNEL_ARGS" \
+    -display none -monitor none -serial "file:$LOG" </dev/null

@@ -71,6 +71,11 @@ kernel_package() {
     return 1
 }
 
+# newest_deb DIR NAME-PATTERN: the highest version of NAME-PATTERN_*.deb in DIR.
+newest_deb() {
+    find "$1" -maxdepth 1 -name "${2}_*.deb" | sort -V | tail -n 1
+}
+
 # fetch_kernel: the path of the kernel .deb, downloaded into the cache when
 # it is not there yet.  Offline, the newest .deb already cached does.
 fetch_kernel() {
@@ -78,16 +83,27 @@ fetch_kernel() {
     cache=$(cache_dir)
     mkdir -p "$cache"
     pkg=$(kernel_package) || pkg=
+    # A fresh machine may have no package lists yet (as labs/deps.sh knows).
+    if [ -z "$pkg" ] && [ -z "$(newest_deb "$cache" 'linux-image-*')" ] && [ "$(id -u)" = 0 ]; then
+        say "apt-get update (no package lists)"
+        apt-get update >&2 || true
+        pkg=$(kernel_package) || pkg=
+    fi
     if [ -n "$pkg" ]; then
-        deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
+        deb=$(newest_deb "$cache" "$pkg")
         if [ -z "$deb" ]; then
             say "apt-get download $pkg (into $cache)"
             (cd "$cache" && apt-get download "$pkg" >&2) || true
-            deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
+            deb=$(newest_deb "$cache" "$pkg")
+            # The cache keeps one kernel: the one just fetched.
+            if [ -n "$deb" ]; then
+                find "$cache" -maxdepth 1 -name 'linux-image-*.deb' ! -path "$deb" -delete
+            fi
         fi
     fi
+    # Offline, or the package gone from the archive: the cached one does.
     if [ -z "${deb:-}" ]; then
-        deb=$(find "$cache" -maxdepth 1 -name 'linux-image-*.deb' | sort | tail -n 1)
+        deb=$(newest_deb "$cache" 'linux-image-*')
     fi
     [ -n "$deb" ] || {
         say "no kernel package: apt-get download ${pkg:-$CLOUD_META} failed"
