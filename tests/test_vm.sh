@@ -116,6 +116,10 @@ test_cgroup_cpu_share_holds_at_20_percent_with_throttling() { assert_case cgroup
 test_cgroup_150M_hog_is_oom_killed_under_100M() { assert_case cgroup_oom_kills_150M_hog; }
 test_cgroup_40M_hog_survives_under_100M() { assert_case cgroup_40M_hog_survives; }
 test_cgroup_delete_kill_uses_cgroup_kill() { assert_case cgroup_delete_kill; }
+test_cgroup_no_internal_processes_is_refused_with_a_hint() {
+    assert_case cgroup_no_internal_processes_hint
+}
+test_cgroup_pids_max_refuses_the_fork_too_many() { assert_case cgroup_pids_max_refuses_fork; }
 
 # The figures for the lesson (198M/199M/200M under a 200M memory.max) are
 # printed, not judged, except the one the arithmetic settles: 200M of data

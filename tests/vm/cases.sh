@@ -147,6 +147,43 @@ case_cgroup_delete_kill() {
     verdict cgroup_delete_kill "sleep status=$rc; $(grep -m 1 -o 'echo 1 > [^ ]*cgroup.kill' $LOG)" "$problems"
 }
 
+# v2's "no internal processes" rule (cgroup-v2.rst): a group with members
+# cannot hand controllers down; the tool says so in a hint and leaves no
+# half-made child behind.
+case_cgroup_no_internal_processes_hint() {
+    local group=$CG/$PARENT/busy pid rc=0 problems=''
+    01-cgroup create "$PARENT/busy" >$LOG 2>&1
+    01-cgroup exec "$PARENT/busy" -- sleep 1000 &
+    pid=$!
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        grep -qx "$pid" $group/cgroup.procs 2>/dev/null && break
+        sleep 0.2
+    done
+    01-cgroup create "$PARENT/busy/child" --memory 10M >$LOG 2>&1 || rc=$?
+    [ "$rc" = 1 ] || problems=" create exited $rc, not 1"
+    grep -q 'Device or resource busy' $LOG || problems="$problems no EBUSY: $(head -n 1 $LOG)"
+    grep -q '^hint: .*no processes' $LOG || problems="$problems no hint"
+    [ -e $group/child ] && problems="$problems $group/child left behind"
+    [ -z "$(cat $group/cgroup.subtree_control)" ] ||
+        problems="$problems subtree_control=$(cat $group/cgroup.subtree_control)"
+    verdict cgroup_no_internal_processes_hint "rc=$rc $(grep '^hint' $LOG)" "$problems"
+    kill "$pid"
+    wait "$pid" 2>/dev/null
+}
+
+case_cgroup_pids_max_refuses_fork() {
+    local group=$CG/$PARENT/pids rc=0 problems=''
+    01-cgroup create "$PARENT/pids" --pids 3 >$LOG 2>&1 || problems=" create failed"
+    [ "$(cat $group/pids.max)" = 3 ] || problems="$problems pids.max=$(cat $group/pids.max)"
+    # The shell and three sleeps: the fourth process is one too many.
+    01-cgroup exec "$PARENT/pids" -- sh -c 'sleep 1 & sleep 1 & sleep 1 & wait' >$LOG 2>&1 || rc=$?
+    grep -q "can't fork" $LOG || problems="$problems no fork refused: $(head -n 1 $LOG)"
+    [ "$(field $group/pids.events max)" -ge 1 ] ||
+        problems="$problems pids.events: $(cat $group/pids.events)"
+    verdict cgroup_pids_max_refuses_fork "pids.max=$(cat $group/pids.max)\
+ pids.events $(cat $group/pids.events) sh: $(head -n 1 $LOG)" "$problems"
+}
+
 # For the lesson: what 198M, 199M and 200M of anonymous memory do under a
 # 200M (209715200-byte) memory.max, without swap.
 figures_memory_max_200M() {
@@ -171,6 +208,8 @@ cgroup_cases() {
     case_cgroup_oom_kills_150M_hog
     case_cgroup_40M_hog_survives
     case_cgroup_delete_kill
+    case_cgroup_no_internal_processes_hint
+    case_cgroup_pids_max_refuses_fork
     figures_memory_max_200M
     01-cgroup delete "$PARENT" --kill >/dev/null 2>&1
 }
