@@ -76,35 +76,39 @@ newest_deb() {
     find "$1" -maxdepth 1 -name "${2}_*.deb" | sort -V | tail -n 1
 }
 
+# download_kernel CACHE PKG: apt-get download PKG into CACHE; prints the
+# .deb's path, or nothing when the download failed.  The cache keeps one
+# kernel: the one just fetched.
+download_kernel() {
+    local deb
+    say "apt-get download $2 (into $1)"
+    (cd "$1" && apt-get download "$2" >&2) || true
+    deb=$(newest_deb "$1" "$2")
+    if [ -n "$deb" ]; then
+        find "$1" -maxdepth 1 -name 'linux-image-*.deb' ! -path "$deb" -delete
+    fi
+    echo "$deb"
+}
+
 # fetch_kernel: the path of the kernel .deb, downloaded into the cache when
 # it is not there yet.  Offline, the newest .deb already cached does.
 fetch_kernel() {
-    local cache pkg deb
+    local cache pkg deb=
     cache=$(cache_dir)
     mkdir -p "$cache"
     pkg=$(kernel_package) || pkg=
-    # A fresh machine may have no package lists yet (as labs/deps.sh knows).
-    if [ -z "$pkg" ] && [ -z "$(newest_deb "$cache" 'linux-image-*')" ] && [ "$(id -u)" = 0 ]; then
-        say "apt-get update (no package lists)"
+    [ -n "$pkg" ] && deb=$(newest_deb "$cache" "$pkg")
+    [ -z "$deb" ] && [ -n "$pkg" ] && deb=$(download_kernel "$cache" "$pkg")
+    # A fresh machine may have no package lists yet, or stale ones naming a
+    # kernel the archive no longer has (labs/deps.sh knows this too).
+    if [ -z "$deb" ] && [ -z "$(newest_deb "$cache" 'linux-image-*')" ] && [ "$(id -u)" = 0 ]; then
+        say "apt-get update (no package lists, or stale ones)"
         apt-get update >&2 || true
         pkg=$(kernel_package) || pkg=
-    fi
-    if [ -n "$pkg" ]; then
-        deb=$(newest_deb "$cache" "$pkg")
-        if [ -z "$deb" ]; then
-            say "apt-get download $pkg (into $cache)"
-            (cd "$cache" && apt-get download "$pkg" >&2) || true
-            deb=$(newest_deb "$cache" "$pkg")
-            # The cache keeps one kernel: the one just fetched.
-            if [ -n "$deb" ]; then
-                find "$cache" -maxdepth 1 -name 'linux-image-*.deb' ! -path "$deb" -delete
-            fi
-        fi
+        [ -n "$pkg" ] && deb=$(download_kernel "$cache" "$pkg")
     fi
     # Offline, or the package gone from the archive: the cached one does.
-    if [ -z "${deb:-}" ]; then
-        deb=$(newest_deb "$cache" 'linux-image-*')
-    fi
+    [ -n "$deb" ] || deb=$(newest_deb "$cache" 'linux-image-*')
     [ -n "$deb" ] || {
         say "no kernel package: apt-get download ${pkg:-$CLOUD_META} failed"
         exit "$EXIT_NO_KERNEL"
