@@ -344,11 +344,13 @@ case_storage() {
         problems="$problems pool destroy: $(tail -n 1 $LOG)"
     grep -q " $store" /proc/self/mountinfo && problems="$problems a mount is left under $store"
     [ -e "$store" ] && problems="$problems $store is left"
+    [ -z "$(ls /var/lib/tuna)" ] && ! grep -qs . /sys/block/loop*/loop/backing_file ||
+        problems="$problems a backing file or loop device is left"
     verdict "storage_$backend" "clone: ${fstype:-no mount}" "$problems"
 }
 
-# The real options for each backend (pool create's --size is btrfs's loop
-# file, in this VM's RAM: mkfs.btrfs wants at least 109M).
+# btrfs: pool create's --size is the loop device's backing file, held in
+# this VM's RAM (tmpfs); mkfs.btrfs wants at least 109M.
 case_storage_overlay() { case_storage overlay; }
 case_storage_btrfs() { case_storage btrfs --size 128M; }
 
