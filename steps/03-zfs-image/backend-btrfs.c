@@ -72,7 +72,7 @@ static const char *btrfs_unavailable(void)
 {
 	char buf[4096];
 
-	if (file_read("/proc/filesystems", buf, sizeof(buf)) < 0 || !strstr(buf, "\tbtrfs\n"))
+	if (!kernel_has_filesystem("btrfs"))
 		return "the kernel has no btrfs (/proc/filesystems)";
 	if (!path_exists(LOOP_CONTROL))
 		return "no " LOOP_CONTROL " (loop devices)";

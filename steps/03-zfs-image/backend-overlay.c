@@ -58,9 +58,7 @@
 
 static const char *overlay_unavailable(void)
 {
-	char buf[4096];
-
-	if (file_read("/proc/filesystems", buf, sizeof(buf)) < 0 || !strstr(buf, "\toverlay\n"))
+	if (!kernel_has_filesystem("overlay"))
 		return "the kernel has no overlayfs (/proc/filesystems)";
 	return NULL;
 }

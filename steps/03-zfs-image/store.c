@@ -481,3 +481,24 @@ int remove_tree(const char *path)
 		return errno == ENOENT ? 0 : -errno;
 	return r;
 }
+
+int kernel_has_filesystem(const char *name)
+{
+	char line[128];
+	FILE *f = fopen("/proc/filesystems", "re");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	/* Lines are "nodev\toverlay" or "\tbtrfs": the name follows the tab. */
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *tab = strchr(line, '\t');
+
+		if (!tab)
+			continue;
+		tab[strcspn(tab, "\n")] = '\0';
+		found = strcmp(tab + 1, name) == 0;
+	}
+	fclose(f);
+	return found;
+}

@@ -135,6 +135,8 @@ uint64_t disk_usage(const char *path);
 
 /* rm -rf PATH (not crossing mount points); 0 or -errno. */
 int remove_tree(const char *path);
+/* 1 when /proc/filesystems lists NAME (the kernel can mount it). */
+int kernel_has_filesystem(const char *name);
 
 /* --- populate.c ----------------------------------------------------------- */
 
