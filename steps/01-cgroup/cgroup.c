@@ -30,6 +30,7 @@
  * scheduler/sched-bwc.rst.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -157,6 +158,13 @@ static void check_group_name(const char *name)
 
 	if (*name == '\0')
 		die_usage("the group name is empty");
+	/* Not printed: a newline in it would split this one-line error.  The
+	 * kernel refuses '\n' in a cgroup name (cgroup_mkdir), and the other
+	 * control characters would garble every listing. */
+	for (p = name; *p; p++)
+		if (iscntrl((unsigned char)*p))
+			die_usage("the group name has a control character (a newline, a tab...)");
+	p = name;
 	if (*name == '/')
 		die_usage("group '%s': give a path relative to the hierarchy root (e.g. lab/ctr)",
 			  name);

@@ -31,6 +31,7 @@
  * Documentation/filesystems/overlayfs.rst, elf(5), ld.so(8).
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -182,6 +183,11 @@ static void validate_name(const char *what, const char *name)
 
 	if (len == 0)
 		die_usage("%s: empty name", what);
+	/* Said without echoing the name: a newline would split the line. */
+	for (const char *p = name; *p; p++)
+		if (iscntrl((unsigned char)*p))
+			die_usage("%s: a control character (a newline, a tab...) in the name",
+				  what);
 	if (len > NAME_MAX_LEN)
 		die_usage("%s '%.20s...': longer than %d characters", what, name, NAME_MAX_LEN);
 	if (strchr(name, '@'))

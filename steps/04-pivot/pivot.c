@@ -25,15 +25,18 @@
  *   5. Mount /proc (the PID namespace of this process: it should be PID 1),
  *      and with --sys a sysfs, with --dev a minimal /dev.
  *   6. umount2("/oldroot", MNT_DETACH) and rmdir it.
- *   7. execvp CMD (default /bin/sh), looked up in the new root.
+ *   7. execvp CMD (default /bin/sh), looked up in the new root, with only
+ *      stdin, stdout and stderr: any other inherited descriptor is closed.
  *
  * Syscalls: pivot_root(2) (raw: glibc has no wrapper), mount(2), umount2(2),
- * chdir(2), mkdir(2), mknod(2), symlink(2), statx(2), execvp(3).
+ * chdir(2), mkdir(2), mknod(2), symlink(2), statx(2), close_range(2),
+ * execvp(3).
  * Man pages: pivot_root(2), mount_namespaces(7), proc(5), sysfs(5), pts(4),
  * chroot(2).  Kernel: Documentation/filesystems/sharedsubtree.rst.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/close_range.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -57,6 +60,7 @@
 #define EXIT_NOT_FOUND 127
 #define NS_LINK_MAX 64
 #define KTHREADD_PID "2"
+#define FIRST_NON_STDIO_FD 3
 
 struct options {
 	int no_proc, sys, dev, keep_oldroot;
@@ -402,10 +406,22 @@ static void detach_old_root(void)
 static void __attribute__((noreturn)) exec_command(char **command)
 {
 	static char *default_argv[] = { DEFAULT_COMMAND, NULL };
-	int err;
+	int r, err;
 
 	if (!command)
 		command = default_argv;
+	/*
+	 * Only stdin, stdout and stderr go in.  Any other descriptor we were
+	 * given may be a directory of the host's, and openat(fd, "..") climbs
+	 * out of the new root from it: runc's CVE-2024-21626 was such a leaked
+	 * fd.  CLOEXEC rather than close, so the message below can still print.
+	 */
+	r = close_range(FIRST_NON_STDIO_FD, ~0U, CLOSE_RANGE_CLOEXEC);
+	err = r < 0 ? errno : 0;
+	explain_call(r, err, NULL, "close_range(%d, ~0U, CLOSE_RANGE_CLOEXEC)",
+		     FIRST_NON_STDIO_FD);
+	if (r < 0)
+		die_err(err, "close_range");
 	explain_note("execvp(\"%s\", ...)", command[0]);
 	execvp(command[0], command);
 	err = errno;

@@ -43,6 +43,9 @@
 
 #define PROG "06-nat"
 #define DEFAULT_TABLE "tuna"
+/* The bytes nft's scanner takes in a name: first, then the rest. */
+#define NFT_NAME_FIRST "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_."
+#define NFT_NAME_REST "0123456789/-"
 #define CHAIN "postrouting"
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
 #define HINT_ROOT "nftables and net.ipv4.ip_forward need root (CAP_NET_ADMIN in this " \
@@ -116,6 +119,13 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		die_usage("unknown command '%s': enable, disable or show", opt->command);
 	if (opt->table[0] == '\0' || strlen(opt->table) >= NFT_NAME_MAXLEN)
 		die_usage("--table '%s': names are 1..%d bytes", opt->table, NFT_NAME_MAXLEN - 1);
+	/* The kernel takes any bytes, but a table nft(8) cannot type back
+	 * ("a b", "1x", a newline) could only be removed by us: keep to the
+	 * identifiers of nft's scanner (src/scanner.l, "string"). */
+	if (!strchr(NFT_NAME_FIRST, opt->table[0]) ||
+	    strspn(opt->table, NFT_NAME_FIRST NFT_NAME_REST) != strlen(opt->table))
+		die_usage("--table: not a name nft can type (a letter, '_' or '.', then "
+			  "letters, digits, '_', '.', '/' or '-')");
 	if (strcmp(opt->command, "enable") != 0)
 		return;
 	if (!opt->source_text)
