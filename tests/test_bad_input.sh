@@ -16,6 +16,7 @@
 #     datasets, and, for 05-veth and 06-nat, which always run inside a
 #     scratch network namespace: its links, addresses, nft ruleset and
 #     ip_forward; plus the names of the machine's own links).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # Every name a row uses carries TAG, so anything a bad run made is found.
@@ -408,4 +409,5 @@ test_07_stress_refuses_bad_input() {
     bad 2 $t --cpu 1 extra
 }
 
+# shellcheck disable=SC1090
 . "$SHUNIT2"

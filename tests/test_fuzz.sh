@@ -3,6 +3,7 @@
 # runs for a few seconds from its kept corpus without a finding: each
 # parser of common/parse.h, and the netlink reply parser of common/nl.c.
 # The long runs are `make fuzz` (FUZZ_SECONDS, default 60 s each).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 FUZZ_RUN=$TUNA_ROOT/tests/fuzz/run
@@ -76,4 +77,5 @@ test_netlink_unpadded_tail_seed_is_parsed_within_bounds() {
     assertFalse "no sanitizer report" "grep -q 'ERROR: AddressSanitizer' '$TEST_TMP/err'"
 }
 
+# shellcheck disable=SC1090
 . "$SHUNIT2"
