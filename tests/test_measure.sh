@@ -155,6 +155,20 @@ test_all_runs_the_named_benches_and_sums_up() {
         "grep -qE '^  inodes-bench +measured ' '$TEST_TMP/out'"
 }
 
+test_without_root_a_bench_says_why_and_exits_77() {
+    require_root || return 0
+    require_command runuser util-linux || return 0
+    local b copy=$TEST_TMP/tree/labs/measure
+    # A copy nobody can read, wherever the checkout lives (a root-only home in CI).
+    mkdir -p "$copy" && cp "$MEASURE"/*.sh "$MEASURE"/probe.c "$copy/"
+    chmod -R a+rX "$TEST_TMP"
+    for b in cow-write-bench layers-bench inodes-bench limits-bench stress-bench kernel-features; do
+        run_capture "$TEST_TMP/out" "$TEST_TMP/err" runuser -u nobody -- "$copy/$b.sh" --quick
+        assertEquals "$b as nobody: $(cat "$TEST_TMP/out" "$TEST_TMP/err")" 77 "$RC"
+        assertTrue "$b names the reason" "grep -q '^$b: cannot run here: needs root' '$TEST_TMP/out'"
+    done
+}
+
 test_a_bench_refuses_bad_options_with_status_2() {
     local b
     for b in cow-write-bench layers-bench inodes-bench limits-bench stress-bench \
