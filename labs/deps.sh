@@ -20,6 +20,8 @@ PACKAGES=(
     xfsprogs            # mkfs.xfs: labs/measure/kernel-features.sh tries XFS project quotas (C20)
     cgroup-tools        # the post's cgcreate/cgset, timed by labs/measure/cgroup-bench.sh
     hyperfine           # medians for labs/measure/cgroup-bench.sh
+    bubblewrap          # bwrap, a peer in labs/measure/start-bench.sh
+    crun                # an OCI runtime, a peer in labs/measure/start-bench.sh
     jq                  # tests parse ip -j / nft -j / --json
     util-linux          # unshare, nsenter, losetup, the post's peers
     iputils-ping        # ping, as the post runs it

@@ -70,7 +70,6 @@ test_cgroup_bench_measures_and_leaves_nothing() {
 
 test_start_bench_measures_and_leaves_nothing() {
     require_root || return 0
-    require_command bwrap bubblewrap || return 0
     run_bench start-bench --runs 10 || return 0
     assert_printed "median ms"
     assert_printed "target: tuna <= 1/2 of util-linux"
