@@ -149,6 +149,11 @@ zfs_tool() {
 # --- showing --------------------------------------------------------------------
 
 step() {
+    # The lab's parent shell was killed (SIGKILL cannot be trapped): stop
+    # here rather than build more of a world nobody will tear down.
+    if [ -n "${LAB_PARENT:-}" ] && ! kill -0 "$LAB_PARENT" 2>/dev/null; then
+        exit 137
+    fi
     LAB_STEP=$1
     echo "$1" >"$LAB_RUN/step"
     if [ "$LAB_PAUSE" = 1 ] && [ "$1" != 1 ]; then
@@ -292,6 +297,8 @@ lab_run() {
     # A rerun after a killed run starts from a clean world.
     lab_teardown
     world_up
+    # In the child, $$ is still this shell's PID: its parent to watch.
+    LAB_PARENT=$$
     ( set -e; "$@" ) &
     child=$!
     trap 'signal=130' INT
