@@ -47,16 +47,17 @@ leftovers() {
     return 0
 }
 
-# start_lab OUT LAB ARGS...: the lab in the background, job control on (so
-# it does not start with SIGINT ignored); sets LAB_PID.
+# start_lab OUT LAB ARGS...: the lab in the background, in a session and
+# process group of its own (setsid), with SIGINT back to its default: bash
+# starts a background command with SIGINT ignored, and a shell cannot trap
+# a signal ignored at its start (env --default-signal undoes that).  Sets
+# LAB_PID, which is also the process group's ID.
 start_lab() {
     local out=$1
     shift
-    set -m
-    "$@" >"$out" 2>&1 &
+    setsid env --default-signal=INT "$@" >"$out" 2>&1 &
     LAB_PID=$!
-    set +m
-    on_cleanup kill -KILL "$LAB_PID"
+    on_cleanup kill -KILL -- "-$LAB_PID"
 }
 
 # wait_for_step OUT N: until the lab prints its banner for step N (30 s).
