@@ -85,12 +85,11 @@ test_lab_interrupted_at_each_step_leaves_nothing() {
         name=$(lab_name)
         on_cleanup "$TEARDOWN" --name "$name"
         # overlay: the same steps, without waiting for zfs-fuse seven times.
-        # Job control on, so the background lab does not start with SIGINT
-        # ignored (what a non-interactive shell does to its & jobs).
-        set -m
-        "$LAB" --name "$name" --quiet --backend overlay >"$TEST_TMP/out" 2>&1 &
+        # A non-interactive shell starts its & jobs with SIGINT ignored, and
+        # bash cannot trap a signal ignored at its start: env puts it back.
+        setsid env --default-signal=INT "$LAB" --name "$name" --quiet --backend overlay \
+            >"$TEST_TMP/out" 2>&1 &
         pid=$!
-        set +m
         on_cleanup kill -KILL "$pid"
         for _ in $(seq 600); do
             grep -q "^ Step $step\\." "$TEST_TMP/out" && break
@@ -110,15 +109,16 @@ test_lab_rerun_after_a_killed_run_works() {
     local name pid
     name=$(lab_name)
     on_cleanup "$TEARDOWN" --name "$name"
-    "$LAB" --name "$name" --quiet --backend overlay >"$TEST_TMP/out" 2>&1 &
+    # Its own process group, so SIGKILL reaches the lab and all it runs.
+    setsid "$LAB" --name "$name" --quiet --backend overlay >"$TEST_TMP/out" 2>&1 &
     pid=$!
-    on_cleanup kill -KILL "$pid"
+    on_cleanup kill -KILL -- "-$pid"
     for _ in $(seq 600); do
         grep -q '^ Step 5\.' "$TEST_TMP/out" && break
         sleep 0.05
     done
     # SIGKILL: no trap runs, everything is left as it was.
-    kill -KILL "$pid"
+    kill -KILL -- "-$pid"
     wait "$pid" 2>/dev/null
     assertNotEquals "a killed lab leaves its world" "" "$(leftovers "$name")"
     run_capture "$TEST_TMP/out2" "$TEST_TMP/err2" "$LAB" --name "$name" --quiet --backend overlay
