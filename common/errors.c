@@ -30,10 +30,31 @@ const char *tuna_prog(void)
 	return prog_name;
 }
 
+/*
+ * Write S to stderr with control characters escaped ("\n" as \n, others as
+ * \xNN): a message that echoes user input must still be one line.
+ */
+static void put_escaped(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			fputs("\\n", stderr);
+		else if (*p == '\t')
+			fputs("\\t", stderr);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	}
+}
+
 static void vreport(const char *fmt, va_list ap, int err)
 {
+	char message[1024];
+
+	vsnprintf(message, sizeof(message), fmt, ap);
 	fprintf(stderr, "%s: ", prog_name);
-	vfprintf(stderr, fmt, ap);
+	put_escaped(message);
 	if (err)
 		fprintf(stderr, ": %s", strerror(err));
 	fputc('\n', stderr);

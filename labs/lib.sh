@@ -301,6 +301,7 @@ lab_run() {
     LAB_PARENT=$$
     ( set -e; "$@" ) &
     child=$!
+    echo "$child" >"$LAB_RUN/steps.pid"   # for teardown.sh, if this shell is killed
     trap 'signal=130' INT
     trap 'signal=143' TERM
     # wait returns early when a trapped signal arrives; the child is then

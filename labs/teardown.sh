@@ -24,6 +24,16 @@ while [ $# -gt 0 ]; do
 done
 lab_names
 
+# 0. The lab's steps, if its shell was SIGKILLed while they ran: they would
+#    go on making things.  Only a process that is still this lab's script.
+if [ -f "$LAB_RUN/steps.pid" ]; then
+    pid=$(cat "$LAB_RUN/steps.pid")
+    if [ -n "$pid" ] &&
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "labs/"; then
+        stop_tree "$pid"
+    fi
+fi
+
 # 1. The container: killing its PID 1 kills every process of its PID
 #    namespace (pid_namespaces(7)); 02-unshare, its parent, then exits too.
 #    Only PIDs this lab recorded are signalled.

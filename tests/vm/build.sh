@@ -20,6 +20,9 @@ set -eu
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 TUNA_ROOT=$(cd "$VM_DIR/../.." && pwd)
 TUNA_BIN=${TUNA_BIN:-$TUNA_ROOT/bin}
+# The initramfs has no shared libraries: a dynamic (sanitizer) build cannot
+# run there, so the VM always gets the static build.
+case "$TUNA_BIN" in *sanitize*) TUNA_BIN=$TUNA_ROOT/bin ;; esac
 OUT=${1:?usage: build.sh OUTDIR}
 
 # The metapackage whose dependency names the current cloud kernel, and the
