@@ -5,6 +5,7 @@
 #   sudo make lab     install what the labs need, then replay the blog post
 #   make deps         install (Debian/Ubuntu) or list what labs and tests need
 #   make sanitize     build with ASan+UBSan into bin-sanitize/ and run the suite
+#                     (SUITES="test_a test_b" for some of it)
 #   make install      PREFIX=/usr/local DESTDIR= : binaries, labs and docs
 #   make clean
 #
@@ -86,8 +87,10 @@ lab: deps all
 exercise: all
 	./labs/exercises/run $(N)
 
+# make sanitize SUITES="test_common test_05_veth": only those suites.
+SUITES ?=
 sanitize: deps all $(UNIT)/parse-probe $(addprefix $(SAN_BIN)/,$(STEPS))
-	TUNA_BIN=$(CURDIR)/$(SAN_BIN) ./tests/run
+	TUNA_BIN=$(CURDIR)/$(SAN_BIN) ./tests/run $(SUITES)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tuna
