@@ -293,20 +293,53 @@ static void set_hostname(const char *name)
 		die_err(err, "sethostname '%s'", name);
 }
 
-/* The host PID of the process that will run CMD, for labs (05-veth --pid). */
-static void write_pidfile(const char *path, pid_t pid)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, PIDFILE_MODE);
+/*
+ * The host PID of the process that will run CMD, for labs (05-veth --pid).
+ * The file is opened, and its directory held, BEFORE the fork: the child
+ * shares our mount namespace, and if it runs 04-pivot, pivot_root(2) moves
+ * the root of every process in the namespace, ours too, so the path would
+ * no longer lead to the file by the time we write the PID or remove it.
+ */
+struct pidfile {
+	const char *path;
+	int fd;       /* the file, open for writing */
+	int dir_fd;   /* its directory, to unlink the file by name later */
+	const char *name;
+};
 
-	if (fd < 0 || dprintf(fd, "%d\n", (int)pid) < 0)
-		die_errno("write pidfile %s", path);
-	close(fd);
-	explain_call(0, 0, NULL, "write(\"%s\", \"%d\")", path, (int)pid);
+static void pidfile_open(struct pidfile *pf, const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	pf->path = path;
+	pf->name = slash ? slash + 1 : path;
+	if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	pf->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	pf->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, PIDFILE_MODE);
+	if (pf->fd < 0 || pf->dir_fd < 0)
+		die_errno("open pidfile %s", path);
 }
 
-static void remove_pidfile(void *path)
+static void pidfile_write(struct pidfile *pf, pid_t pid)
 {
-	unlink(path);
+	if (dprintf(pf->fd, "%d\n", (int)pid) < 0)
+		die_errno("write pidfile %s", pf->path);
+	close(pf->fd);
+	pf->fd = -1;
+	explain_call(0, 0, NULL, "write(\"%s\", \"%d\")", pf->path, (int)pid);
+}
+
+static void remove_pidfile(void *arg)
+{
+	struct pidfile *pf = arg;
+
+	unlinkat(pf->dir_fd, pf->name, 0);
 }
 
 static void kill_child(void *unused)
@@ -423,6 +456,7 @@ int main(int argc, char **argv)
 	struct options opt = { 0 };
 	uid_t uid = getuid();
 	gid_t gid = getgid();
+	struct pidfile pidfile = { 0 };
 
 	tuna_set_prog(PROG);
 	parse_options(argc, argv, &opt);
@@ -445,6 +479,8 @@ int main(int argc, char **argv)
 		set_hostname(opt.hostname);
 
 	/* 5. Fork the process that runs CMD, or run it here (the post's trap). */
+	if (opt.pidfile)
+		pidfile_open(&pidfile, opt.pidfile);
 	if (opt.fork) {
 		pid_t pid = fork_command_process();
 		int status;
@@ -452,14 +488,14 @@ int main(int argc, char **argv)
 		if (pid > 0) {
 			undo_push(kill_child, NULL);
 			if (opt.pidfile) {
-				write_pidfile(opt.pidfile, pid);
-				undo_push(remove_pidfile, (void *)opt.pidfile);
+				pidfile_write(&pidfile, pid);
+				undo_push(remove_pidfile, &pidfile);
 			}
 			status = wait_for_command(pid);
 
 			undo_forget();
 			if (opt.pidfile)
-				remove_pidfile((void *)opt.pidfile);
+				remove_pidfile(&pidfile);
 			return status;
 		}
 	} else {
@@ -468,7 +504,7 @@ int main(int argc, char **argv)
 			     "child becomes PID 1 of the new one, and once that child exits "
 			     "every fork fails with ENOMEM (Cannot allocate memory). Add --fork.");
 		if (opt.pidfile)
-			write_pidfile(opt.pidfile, getpid());
+			pidfile_write(&pidfile, getpid());
 	}
 
 	/* 6. In the process that runs CMD: /proc, the lab's go, exec. */
