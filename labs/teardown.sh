@@ -28,8 +28,8 @@ lab_names
 #    go on making things.  Only a process that is still this lab's script.
 if [ -f "$LAB_RUN/steps.pid" ]; then
     pid=$(cat "$LAB_RUN/steps.pid")
-    if [ -n "$pid" ] &&
-        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "labs/"; then
+    if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
+        { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q "labs/"; then
         stop_tree "$pid"
     fi
 fi
