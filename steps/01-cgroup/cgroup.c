@@ -44,7 +44,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +54,7 @@
 #include "cgroup.h"
 
 #define MIN_CPU_QUOTA_US 1000            /* the kernel's 1 ms minimum */
-#define EXIT_CANNOT_RUN 126              /* env(1)'s statuses for exec */
-#define EXIT_NOT_FOUND 127
+#define GROUP_DIR_MODE 0755              /* as mkdir(1) and cgcreate make it */
 
 static void usage(FILE *out)
 {
@@ -92,24 +90,6 @@ static void usage(FILE *out)
 		"Example: " PROG " create lab/ctr --cpu 20%% --memory 200M\n");
 }
 
-void die_hint(int err, const char *hint_text, const char *fmt, ...)
-{
-	char what[PATH_MAX + 128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	if (err)
-		warn_msg("%s: %s", what, strerror(err));
-	else
-		warn_msg("%s", what);
-	if (hint_text)
-		hint("%s", hint_text);
-	undo_run();
-	exit(EXIT_REFUSED);
-}
-
 /* --- 3. create ---------------------------------------------------------- */
 
 /* How to give a v2 parent back the cgroup.subtree_control it had. */
@@ -122,7 +102,7 @@ static void undo_subtree_control(void *arg)
 {
 	struct subtree_undo *u = arg;
 
-	file_write(u->file, u->text);
+	traced_write_file("undo", u->file, u->text);
 }
 
 /* WORD is one of the space-separated words of LIST. */
@@ -178,14 +158,6 @@ static void enable_controllers(const struct layout *l, int hier, const char *par
 	undo_push(undo_subtree_control, u);
 }
 
-/* The undo of a mkdir this run made. */
-static void remove_dir(void *path)
-{
-	int r = rmdir(path);
-
-	explain_call(r, r < 0 ? errno : 0, "rmdir: undo", "rmdir(\"%s\")", (char *)path);
-}
-
 /*
  * mkdir NAME, parents included, in every hierarchy holding a controller we
  * manage: so `set` can add any limit later and `stat` has every counter.
@@ -205,13 +177,12 @@ static void make_group(const struct layout *l, const char *name)
 			if (l->h[i].version == 2)
 				enable_controllers(l, i, parent, strcmp(parent, l->h[i].path) == 0);
 			group_dir(l, i, prefix, dir);
-			int r = mkdir(dir, 0755);
 			snprintf(shell, sizeof(shell), "mkdir %s", dir);
-			explain_call(r, r < 0 ? errno : 0, shell, "mkdir(\"%s\", 0755)", dir);
+			int r = traced_mkdir(shell, dir, GROUP_DIR_MODE);
 			if (r == 0)
-				undo_push(remove_dir, strdup(dir));
-			else if (errno != EEXIST || name[end] == '\0')
-				die_hint(errno, errno == EEXIST ? "the group exists: change its "
+				undo_rmdir(dir);
+			else if (r != -EEXIST || name[end] == '\0')
+				die_hint(-r, r == -EEXIST ? "the group exists: change its "
 					 "limits with `" PROG " set NAME LIMITS`" : NULL, "mkdir %s", dir);
 			if (name[end] == '\0')
 				break;
@@ -418,12 +389,9 @@ static void add_members(const struct layout *l, const char *name, char **pids, i
 static int exec_in_group(const struct layout *l, const char *name, char **cmd)
 {
 	join_group(l, name, getpid());
-	explain_note("execvp(\"%s\", ...)   # the group's limits now bind it and "
-		     "its children", cmd[0]);
-	execvp(cmd[0], cmd);
-	int err = errno;
-	warn_msg("exec %s: %s", cmd[0], strerror(err));
-	return err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+	int r = traced_execvp("the group's limits now bind it and its children", cmd);
+	warn_msg("exec %s: %s", cmd[0], strerror(-r));
+	return exit_status_from_exec_error(-r);
 }
 
 int main(int argc, char **argv)

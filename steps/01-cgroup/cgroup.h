@@ -135,10 +135,6 @@ static inline uint64_t read_limit(const char *path)
 	return v >= V1_UNLIMITED_MIN ? LIMIT_MAX : v;
 }
 
-/* "01-cgroup: WHAT: strerror(ERR)", then "hint: HINT_TEXT" (if any), undo, exit 1. */
-__attribute__((noreturn, format(printf, 3, 4)))
-void die_hint(int err, const char *hint_text, const char *fmt, ...);
-
 /* options.c: exit 2 with one line unless ARGV is a whole, sensible command. */
 void parse_command_line(int argc, char **argv, struct options *opt);
 

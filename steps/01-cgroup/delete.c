@@ -137,17 +137,16 @@ static void remove_group_dir(const char *dir, void *ctx)
 	int r;
 
 	(void)ctx;
-	/* After SIGKILL the kernel may need a moment to let go of the group. */
+	/* After SIGKILL the kernel may need a moment to let go of the group:
+	 * each try is traced, as strace would show it. */
 	for (int waited = 0;; waited += KILL_POLL_MS) {
-		r = rmdir(dir);
-		if (r == 0 || errno != EBUSY || waited >= KILL_WAIT_MS)
+		r = traced_rmdir("cgdelete", dir);
+		if (r != -EBUSY || waited >= KILL_WAIT_MS)
 			break;
 		nanosleep(&pause, NULL);
 	}
-	explain_call(r, r < 0 ? errno : 0, "rmdir (the post: cgdelete)", "rmdir(\"%s\")",
-		     dir);
 	if (r < 0)
-		die_hint(errno, errno == EBUSY ? "the group still has members or child "
+		die_hint(-r, r == -EBUSY ? "the group still has members or child "
 			 "groups: stop them, or use `" PROG " delete NAME --kill`" : NULL,
 			 "rmdir %s", dir);
 }
@@ -187,10 +186,7 @@ static void kill_group(const struct layout *l, const char *name)
 		for (size_t i = 0; i < round.nr && send; i++) {
 			if (round.pids[i] == getpid())
 				die("delete --kill %s: this process is itself a member", name);
-			int r = kill(round.pids[i], SIGKILL);
-			if (waited == 0) /* trace the first round; later ones repeat it */
-				explain_call(r, r < 0 ? errno : 0, "kill -9 $(cat cgroup.procs)",
-					     "kill(%d, SIGKILL)", (int)round.pids[i]);
+			traced_kill("kill -9 $(cat cgroup.procs)", round.pids[i], SIGKILL);
 		}
 		free(round.pids);
 		nanosleep(&pause, NULL);
@@ -206,7 +202,7 @@ static void remove_subtree(const char *dir)
 /* rmdir in every hierarchy; with --kill the members die first. */
 void delete_group(const struct layout *l, const char *name, int with_kill)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], members[PATH_MAX + 256];
 	int order[MAX_HIERARCHIES], n = 0;
 	pid_t *pids;
 	size_t nr = group_members(l, name, &pids);
@@ -229,18 +225,16 @@ void delete_group(const struct layout *l, const char *name, int with_kill)
 			continue;
 		}
 		/* No --kill: let the kernel answer; EBUSY while members remain. */
-		int r = rmdir(dir);
-		explain_call(r, r < 0 ? errno : 0, "rmdir (the post: cgdelete)", "rmdir(\"%s\")",
-			     dir);
-		if (r < 0 && errno == EBUSY && nr) {
-			warn_msg("rmdir %s: %s", dir, strerror(EBUSY));
-			hint("the group still has %zu member(s) (PID %d%s): stop them, or kill them "
-			     "and remove the group with `" PROG " delete %s --kill`", nr,
-			     (int)pids[0], nr > 1 ? " ..." : "", name);
-			exit(EXIT_REFUSED);
+		int r = traced_rmdir("cgdelete", dir);
+		if (r == -EBUSY && nr) {
+			snprintf(members, sizeof(members), "the group still has %zu member(s) "
+				 "(PID %d%s): stop them, or kill them and remove the group with `"
+				 PROG " delete %s --kill`", nr, (int)pids[0], nr > 1 ? " ..." : "",
+				 name);
+			die_hint(EBUSY, members, "rmdir %s", dir);
 		}
 		if (r < 0)
-			die_hint(errno, errno == EBUSY ? "the group has child groups: delete "
+			die_hint(-r, r == -EBUSY ? "the group has child groups: delete "
 				 "them first, or the whole subtree with --kill" : NULL, "rmdir %s", dir);
 	}
 	free(pids);

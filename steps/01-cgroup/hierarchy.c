@@ -96,43 +96,35 @@ static void add_v1(struct layout *l, const char *path, const char *super_options
 	add_hierarchy(l, path, 1, list);
 }
 
-/*
- * Each mountinfo line: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] -
- * FSTYPE SOURCE SUPER_OPTIONS (proc(5)).  Take the cgroup mounts AT root
- * (exact) or directly UNDER it.
- */
+struct scan {
+	struct layout *layout;
+	int exact;                /* mounts AT the root, or directly UNDER it */
+};
+
+/* One mountinfo entry (common/mountinfo.h): a cgroup mount we want? */
+static int take_cgroup_mount(const struct mount_entry *m, void *arg)
+{
+	const struct scan *scan = arg;
+	const char *root = scan->layout->root, *slash = strrchr(m->mount_point, '/');
+
+	if (scan->exact ? strcmp(m->mount_point, root) != 0 :
+	    !slash || strncmp(m->mount_point, root, (size_t)(slash - m->mount_point)) != 0 ||
+	    root[slash - m->mount_point] != '\0')
+		return 0;
+	if (strcmp(m->fstype, "cgroup2") == 0)
+		add_v2(scan->layout, m->mount_point);
+	else if (strcmp(m->fstype, "cgroup") == 0)
+		add_v1(scan->layout, m->mount_point, m->super_options);
+	return 0;
+}
+
 static void scan_mountinfo(struct layout *l, int exact)
 {
-	char line[4096];
-	FILE *f = fopen(MOUNTINFO, "re");
+	struct scan scan = { l, exact };
+	int r = mountinfo_each("cat /proc/self/mountinfo", take_cgroup_mount, &scan);
 
-	if (!f)
-		die_errno("open %s", MOUNTINFO);
-	explain_call(fileno(f), 0, "cat /proc/self/mountinfo", "open(\"%s\", O_RDONLY)",
-		     MOUNTINFO);
-	while (fgets(line, sizeof(line), f)) {
-		char *field[32], *save = NULL, *slash;
-		int n = 0, dash = -1;
-
-		for (char *t = strtok_r(line, " \n", &save); t && n < 32;
-		     t = strtok_r(NULL, " \n", &save)) {
-			if (dash < 0 && n > 5 && strcmp(t, "-") == 0)
-				dash = n;
-			field[n++] = t;
-		}
-		if (dash < 0 || dash + 3 >= n)
-			continue;
-		slash = strrchr(field[4], '/');
-		if (exact ? strcmp(field[4], l->root) != 0 :
-		    !slash || strncmp(field[4], l->root, (size_t)(slash - field[4])) != 0 ||
-		    l->root[slash - field[4]] != '\0')
-			continue;
-		if (strcmp(field[dash + 1], "cgroup2") == 0)
-			add_v2(l, field[4]);
-		else if (strcmp(field[dash + 1], "cgroup") == 0)
-			add_v1(l, field[4], field[dash + 3]);
-	}
-	fclose(f);
+	if (r < 0)
+		die_err(-r, "read " MOUNTINFO);
 }
 
 static const char *magic_name(long magic)

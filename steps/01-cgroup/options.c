@@ -18,7 +18,6 @@
 #define DEFAULT_CPU_PERIOD_US 100000ull  /* the kernel's default period */
 #define MAX_CPUS 1024                    /* --cpu above 102400% is a typo */
 #define MAX_CPU_QUOTA_US UINT32_MAX      /* beyond it is a typo, not a limit */
-#define PID_LIMIT_MAX 4194304            /* PID_MAX_LIMIT, 64-bit */
 
 enum {
 	OPT_CPU = 256, OPT_CPU_QUOTA, OPT_CPU_PERIOD, OPT_MEMORY, OPT_SWAP, OPT_PIDS,
@@ -80,9 +79,9 @@ static void parse_limit_option(int opt, const char *arg, struct limits *lim)
 		lim->has_pids = 1;
 		if (is_max(arg))
 			lim->pids = LIMIT_MAX;
-		else if (parse_u64(arg, 0, PID_LIMIT_MAX, &lim->pids) < 0)
+		else if (parse_u64(arg, 0, PID_MAX_LIMIT, &lim->pids) < 0)
 			die_usage("--pids '%s': not a number of processes (0..%d, or max)", arg,
-				  PID_LIMIT_MAX);
+				  PID_MAX_LIMIT);
 		break;
 	}
 }
