@@ -35,14 +35,6 @@ SAN_OBJ := build/sanitize
 SAN_FLAGS := -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 
-# Transitional: a step that still defines a die_hint(hint, fmt, ...) of its
-# own is built with common's die_hint(err, hint, fmt, ...) hidden and its
-# own renamed, until it uses common's.  Empty once every step does.
-OWN_DIE_HINT_DECL := ^void die_hint(const char
-OWN_DIE_HINT := $(sort $(dir $(shell grep -l '$(OWN_DIE_HINT_DECL)' steps/*/*.[ch] 2>/dev/null)))
-$(foreach d,$(OWN_DIE_HINT),$(eval $(OBJ)/$(d)%.o $(SAN_OBJ)/$(d)%.o: \
-	ALL_CFLAGS += -DTUNA_OWN_DIE_HINT -Ddie_hint=step_die_hint))
-
 .PHONY: all check lab deps sanitize install clean exercise
 # Keep the objects: make would otherwise delete them as intermediates.
 .SECONDARY:

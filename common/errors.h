@@ -62,10 +62,8 @@ void die_err(int err, const char *fmt, ...);
  * with the kernel's own text).  HINT_TEXT NULL: no hint line.  The one
  * way a step reports a known pitfall.
  */
-#ifndef TUNA_OWN_DIE_HINT   /* a step still carrying its own (see Makefile) */
 __attribute__((noreturn, format(printf, 3, 4)))
 void die_hint(int err, const char *hint_text, const char *fmt, ...);
-#endif
 
 /*
  * What every die*() does: the message (with strerror(ERR) when ERR is not

@@ -449,8 +449,7 @@ int traced_execvp(const char *shell, char *const argv[])
 	return -err;
 }
 
-/* NAME in $PATH, then in the sbin directories, as an executable file. */
-static int find_program(const char *name, char *buf, size_t size)
+int find_program(const char *name, char *buf, size_t size)
 {
 	const char *path = getenv("PATH");
 	char dirs[4096];

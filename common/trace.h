@@ -91,6 +91,9 @@ int traced_execvp(const char *shell, char *const argv[]);
  * stderr let through).
  */
 int traced_run(const char *shell, char *const argv[]);
+/* Where traced_run finds NAME ($PATH, then the sbin directories): 0 with
+ * the path in BUF, or -ENOENT.  For "is zpool installed here?" */
+int find_program(const char *name, char *buf, size_t size);
 int traced_run_output(const char *shell, char *const argv[], char *out, size_t out_size,
 		      char *err, size_t err_size);
 

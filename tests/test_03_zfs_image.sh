@@ -461,7 +461,8 @@ test_pool_destroy_leaves_nothing_on_zfs() {
     fi
     err=$("$TOOL" -x --store "$STORE" pool destroy 2>&1)
     assertEquals "pool destroy ($err)" 0 $?
-    assertContains "--explain shows the post's command" "$err" "exec(zpool destroy $pool)"
+    assertContains "--explain shows the post's command" "$err" \
+        "[\"zpool\", \"destroy\", \"$pool\"]) = 0   # zpool destroy zpools"
     ZFS_STORE=""
     assertFalse "zpool list has no $pool" "zpool list -H -o name 2>/dev/null | grep -qx '$pool'"
     assertFalse "no mount left" "grep -q ' ${STORE}[/ ]' /proc/self/mountinfo"
@@ -476,6 +477,109 @@ test_pool_destroy_leaves_nothing_on_zfs() {
         assertEquals "the zfs-fuse daemon tuna started is stopped" no "$(zfs_fuse_alive)"
         assertFalse "and its pidfile removed" "[ -e '$ZFS_FUSE_PIDFILE' ]"
     fi
+}
+
+# zfs_fuse_gone PID: yes if PID has exited (no such process, or a zombie:
+# its threads, memory, files and mounts are gone; only its exit status is
+# left for its parent, init, to collect).
+zfs_fuse_gone() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+    if [ -z "$state" ] || [ "$state" = Z ]; then echo yes; else echo "no (state $state)"; fi
+}
+
+# After the shared pool is gone (the test above): a pool of its own, so that
+# `pool create` starts the daemon where none runs, and `pool destroy`
+# returns only once that daemon has exited.
+test_pool_destroy_returns_after_the_zfs_fuse_it_started_has_exited() {
+    local dir store pid
+    requirements zfs || return 0
+    dir=$(mktemp -d /var/tmp/tuna-test03-fuse.XXXXXX)
+    store=$dir/store
+    on_cleanup rm -rf "$dir"
+    on_cleanup destroy_store "$store"
+    local running_before
+    running_before=$(zfs_fuse_alive)
+    "$TOOL" --backend zfs --store "$store" --pool "$(unique_name tfuse)" pool create \
+        --size "$POOL_SIZE" --device "$dir/pool.img" || fail "zfs pool create"
+    if [ -e /dev/zfs ]; then
+        # OpenZFS: zpool talks to the kernel, no daemon is started or stopped.
+        assertFalse "no pidfile of ours with OpenZFS" "[ -e '$ZFS_FUSE_PIDFILE' ]"
+        "$TOOL" --store "$store" pool destroy || fail "pool destroy"
+        assertEquals "no zfs-fuse ran" "$running_before" "$(zfs_fuse_alive)"
+        return 0
+    fi
+    if [ "$running_before" = yes ]; then
+        # A daemon that was there before: not ours to start or to stop.
+        "$TOOL" --store "$store" pool destroy || fail "pool destroy"
+        assertEquals "the daemon that was there is left running" yes "$(zfs_fuse_alive)"
+        return 0
+    fi
+    pid=$(cat "$ZFS_FUSE_PIDFILE")
+    assertEquals "pool create started zfs-fuse (pidfile $pid)" "zfs-fuse" \
+        "$(cat "/proc/$pid/comm" 2>/dev/null)"
+    "$TOOL" --store "$store" pool destroy
+    assertEquals "pool destroy" 0 $?
+    # Read at once, before anything else can run: it must be gone already.
+    assertEquals "zfs-fuse $pid has exited when pool destroy returns" yes "$(zfs_fuse_gone "$pid")"
+    assertFalse "its pidfile is removed" "[ -e '$ZFS_FUSE_PIDFILE' ]"
+    assertEquals "no zfs-fuse process is left running" no "$(zfs_fuse_alive)"
+}
+
+# mountinfo writes a space in a path as \040: a store whose path has one
+# is still found, unmounted and removed whole.
+test_pool_destroy_on_overlay_handles_a_store_path_with_a_space() {
+    local store
+    requirements overlay || return 0
+    store="$TEST_TMP/store with space"
+    "$TOOL" --backend overlay --store "$store" --pool "$(unique_name tsp)" pool create \
+        --size "$POOL_SIZE" || fail "overlay pool create"
+    on_cleanup destroy_store "$store"
+    if ! { "$TOOL" --store "$store" image create img &&
+        "$TOOL" --store "$store" snapshot img@v1 &&
+        "$TOOL" --store "$store" clone img@v1 ctr; }; then
+        fail "image, snapshot, clone"
+    fi
+    assertTrue "the clone is mounted (mountinfo says \\040)" \
+        "grep -qF ' ${store// /\\040}/containers/ctr ' /proc/self/mountinfo"
+    assert_one_line_failure 1 "$TOOL" --store "$store" pool create
+    assertContains "a second pool create sees the mounted pool" "$(cat "$TEST_TMP/err")" \
+        "already mounted"
+    "$TOOL" --store "$store" pool destroy
+    assertEquals "pool destroy" 0 $?
+    assertFalse "no mount left under the store" \
+        "grep -qF ' ${store// /\\040}' /proc/self/mountinfo"
+    assertFalse "the store directory is gone" "[ -e '$store' ]"
+}
+
+# overlay is a module on a stock kernel: /proc/filesystems lacks it until
+# something loads it.  pool create loads it (modprobe, as the first mount
+# would) before it says the kernel has none; where it is there, nothing is
+# run for it.
+test_overlay_backend_loads_the_module_before_refusing() {
+    local store loaded
+    requirements_overlay_module || return 0
+    store=$TEST_TMP/module-store
+    loaded=no
+    if grep -qw overlay /proc/filesystems; then loaded=yes; fi
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$TOOL" -x --backend overlay --store "$store" \
+        --pool "$(unique_name tmod)" pool create --size "$POOL_SIZE"
+    on_cleanup destroy_store "$store"
+    assertEquals "pool create: $(cat "$TEST_TMP/err")" 0 "$RC"
+    assertTrue "the kernel lists overlay now" "grep -qw overlay /proc/filesystems"
+    if [ "$loaded" = yes ]; then
+        assertFalse "overlay was there: no modprobe run" "grep -q 'modprobe' '$TEST_TMP/err'"
+    else
+        assertTrue "modprobe overlay was run first" \
+            "grep -q '\"modprobe\", \"overlay\"\]) = 0' '$TEST_TMP/err'"
+    fi
+}
+
+# requirements_overlay_module: root, and overlay either there or loadable.
+requirements_overlay_module() {
+    require_root || return 1
+    if grep -qw overlay /proc/filesystems; then return 0; fi
+    require_command modprobe kmod
 }
 
 # shellcheck disable=SC1090

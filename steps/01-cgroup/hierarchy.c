@@ -140,6 +140,18 @@ static const char *magic_name(long magic)
 	return other;
 }
 
+/* statfs(2), traced from its own arguments and result (common/trace.h has
+ * no wrapper for it): the file system's magic number, by name. */
+static int traced_statfs(const char *shell, const char *path, struct statfs *st)
+{
+	int r = statfs(path, st), err = r < 0 ? errno : 0;
+
+	explain_call(r, err, shell, "statfs(\"%s\", {f_type=%s})", path,
+		     r < 0 ? "?" : magic_name((long)st->f_type));
+	errno = err;
+	return r;
+}
+
 void layout_detect(struct layout *l, const char *root, int root_given)
 {
 	struct statfs st;
@@ -149,11 +161,9 @@ void layout_detect(struct layout *l, const char *root, int root_given)
 	memset(l, 0, sizeof(*l));
 	if (!realpath(root, l->root))
 		die_errno("cgroup root %s", root);
-	if (statfs(l->root, &st) < 0)
-		die_errno("statfs %s", l->root);
 	snprintf(probe, sizeof(probe), "stat -f -c %%T %s", l->root);
-	explain_call(0, 0, probe, "statfs(\"%s\", {f_type=%s})", l->root,
-		     magic_name((long)st.f_type));
+	if (traced_statfs(probe, l->root, &st) < 0)
+		die_errno("statfs %s", l->root);
 	if ((unsigned long)st.f_type == CGROUP2_SUPER_MAGIC)
 		add_v2(l, l->root);
 	else if ((unsigned long)st.f_type == CGROUP_SUPER_MAGIC)

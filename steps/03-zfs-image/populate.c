@@ -486,11 +486,11 @@ static void install_program(const char *root, const char *name, const char *host
 static void install_busybox_links(const char *root)
 {
 	static char out[64 * 1024];
-	const char *argv[] = { BUSYBOX, "--list", NULL };
-	char link_path[PATH_MAX];
+	char link_path[PATH_MAX], err[512];
 	int links = 0;
 
-	if (run_program(argv, "busybox --install -s", out, sizeof(out), NULL, 0) != 0)
+	if (run_program((char *[]){ BUSYBOX, "--list", NULL }, "busybox --install -s", out,
+			sizeof(out), err, sizeof(err)) != 0)
 		die("busybox --list failed");
 	for (char *save, *name = strtok_r(out, "\n", &save); name;
 	     name = strtok_r(NULL, "\n", &save)) {
@@ -515,7 +515,7 @@ void populate(const char *root, int busybox, char *const progs[], int nprogs)
 	/* 1. Find every program and its whole closure before copying anything. */
 	read_ld_so_conf(LD_SO_CONF, 0);
 	if (busybox) {
-		if (!find_program(BUSYBOX, busybox_path, sizeof(busybox_path)))
+		if (find_program(BUSYBOX, busybox_path, sizeof(busybox_path)) < 0)
 			die("busybox not found (apt-get install busybox-static)");
 		closure_add(busybox_path, "--busybox");
 	}
@@ -526,7 +526,7 @@ void populate(const char *root, int busybox, char *const progs[], int nprogs)
 			die_usage("--from-host '%s': not a program name", progs[i]);
 		if (strchr(progs[i], '/'))
 			snprintf(paths[i], PATH_MAX, "%s", progs[i]);
-		else if (!find_program(progs[i], paths[i], PATH_MAX))
+		else if (find_program(progs[i], paths[i], PATH_MAX) < 0)
 			die_usage("--from-host %s: no such program in $PATH", progs[i]);
 		closure_add(paths[i], "--from-host");
 	}

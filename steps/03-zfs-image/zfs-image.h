@@ -1,7 +1,17 @@
 /*
- * zfs-image.h - what 03-zfs-image's files share: the store, its entries,
- * and the backend interface (backend-zfs.c, backend-btrfs.c,
- * backend-overlay.c).  Private to this step.
+ * zfs-image.h - what 03-zfs-image's files share.  Private to this step.
+ *
+ *   zfs-image.c        the commands, in the order the post runs them; main()
+ *   backend-zfs.c      the post's ZFS (and the lab's): zpool and zfs, run
+ *   backend-btrfs.c    the same with btrfs, through the kernel's ioctls
+ *   btrfs-usage.c      btrfs's list: USED and REFER from FIEMAP    (skippable)
+ *   backend-overlay.c  the same with overlayfs, laid out as Docker's overlay2
+ *   overlay-layers.c   overlay2's layers on disk, and overlay's list (skippable)
+ *   zfs-fuse.c         the ZFS daemon, where the kernel has no ZFS (skippable)
+ *   populate.c         image populate: programs and exactly their libraries
+ *   options.c          the command line, checked whole              (skippable)
+ *   store.c            the store's bookkeeping: its state file, the pool's
+ *                      backing file, `list`'s table, du, rm -rf     (skippable)
  *
  * A "store" is the directory the post calls /zpools: images live at
  * STORE/images/NAME, containers at STORE/containers/NAME.  Whatever holds
@@ -14,15 +24,20 @@
 #define ZFS_IMAGE_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define PROG "03-zfs-image"
 
 #define STATE_FILE ".tuna-store"   /* STORE/.tuna-store */
+#define DEFAULT_POOL "zpools"      /* the post's pool */
+#define DEFAULT_STORE "/zpools"    /* and where it is mounted */
 #define DEFAULT_POOL_DIR "/var/lib/tuna" /* backing files: POOL.img */
 #define NAME_MAX_LEN 64            /* image, tag, container and pool names */
 #define MAX_ENTRIES 256            /* images + snapshots + containers listed */
+#define POLL_STEP_MS 20            /* waiting for the kernel or a daemon */
 
 enum entry_type { ENTRY_IMAGE, ENTRY_SNAPSHOT, ENTRY_CONTAINER };
 
@@ -52,8 +67,8 @@ struct pool_options {
 
 /*
  * A backend.  Every function dies on failure (after undoing what it made);
- * main() has already validated names and checked that what they name
- * exists (or does not).
+ * zfs-image.c has already checked that what the names name exists (or does
+ * not).
  */
 struct backend {
 	const char *name;
@@ -74,39 +89,62 @@ struct backend {
 
 extern const struct backend backend_zfs, backend_btrfs, backend_overlay;
 
-/* --- store.c: helpers the backends share ------------------------------- */
+/* --- options.c: the command line --------------------------------------- */
+
+enum command {
+	CMD_POOL_CREATE, CMD_POOL_DESTROY, CMD_IMAGE_CREATE, CMD_IMAGE_POPULATE,
+	CMD_SNAPSHOT, CMD_CLONE, CMD_LIST, CMD_DESTROY,
+};
+
+struct options {
+	int help, version;       /* -h or --version: nothing else was read */
+	const char *backend;     /* --backend, or NULL: the first that works */
+	const char *pool;        /* --pool, or NULL: the store's, else zpools */
+	const char *store;       /* --store */
+	struct pool_options pool_opt;
+	int json, busybox;
+	enum command command;
+	const char *name;        /* image create/populate NAME, clone CONTAINER, destroy NAME */
+	char image[NAME_MAX_LEN + 1], tag[NAME_MAX_LEN + 1];   /* NAME@TAG */
+	char *const *progs;      /* populate --from-host PROG... */
+	int nprogs;
+};
+
+/* Exit 2 with one line unless ARGV is a whole, sensible command. */
+void parse_command_line(int argc, char **argv, struct options *opt);
+
+/* --- store.c: the bookkeeping the backends share ------------------------ */
 
 /* snprintf into a PATH_MAX buffer, dying if the path does not fit. */
 __attribute__((format(printf, 2, 3)))
 void path_format(char *buf, const char *fmt, ...);
 
-/* "prog: MESSAGE", then "hint: HINT", undo, exit 1: a known pitfall. */
-__attribute__((noreturn, format(printf, 2, 3)))
-void die_hint(const char *hint_text, const char *fmt, ...);
+/* The backend called NAME, or NULL. */
+const struct backend *backend_named(const char *name);
 
-/* --store: absolute, canonical, not "/"; exit 2 otherwise. */
-void validate_store(const char *dir);
-
-/* 1 if directory PATH has no entries but . and .. */
-int dir_is_empty(const char *path);
-
-/* zfs list's units: 3 significant digits, K = 1024 ("62K", "20.1M"). */
-void human_size(uint64_t bytes, char *buf, size_t size);
-
-/* Find an executable in $PATH and the sbin directories; NULL if absent. */
-const char *find_program(const char *name, char *buf, size_t size);
+/* Sleep MS milliseconds, between two looks at the kernel's state. */
+void sleep_ms(long ms);
 
 /*
- * fork+exec ARGV (ARGV[0] looked up with find_program), stdout into OUT
- * (NUL-terminated, may be NULL), the first line of stderr into ERR.
- * Traced with --explain as "exec(ARGV...) = STATUS   # SHELL".
- * Returns the exit status (128+signal if killed).
+ * Run ARGV (zpool, zfs, mkfs.btrfs) with traced_run_output, its stdout in
+ * OUT (may be NULL), the first line of its stderr in ERR.  Returns its exit
+ * status; a program that cannot be run dies here.
  */
-int run_program(const char *const argv[], const char *shell, char *out,
-		size_t out_size, char *err, size_t err_size);
+int run_program(char *const argv[], const char *shell, char *out, size_t out_size,
+		char *err, size_t err_size);
+/* run_program, and die "CMD SUB: its error" unless it exits 0. */
+void run_or_die(char *const argv[], const char *shell);
 
-/* run_program, and die "CMD: its error" when it does not exit 0. */
-void run_or_die(const char *const argv[], const char *shell);
+/* mount(2)/umount2(2), traced, dying with the hint for a known pitfall. */
+void mount_or_die(const char *shell, const char *source, const char *target,
+		  const char *fstype, unsigned long flags, const char *data);
+void umount_or_die(const char *shell, const char *target);
+/* mkdir(2), traced; die unless it made PATH. */
+void mkdir_or_die(const char *path, mode_t mode);
+
+/* Can the kernel mount FSTYPE?  A module is loaded first (modprobe), as
+ * mount(8) would have the kernel do. */
+int kernel_can_mount(const char *fstype);
 
 /* Create or replace PATH holding TEXT (a regular file: file_write is for /proc). */
 void write_text_file(const char *path, const char *text);
@@ -123,20 +161,65 @@ void backing_file_remove(const struct store *s);
 void store_dir_prepare(struct store *s);
 void store_dir_remove(const struct store *s);
 
-/* mount(2)/umount2(2) traced with --explain; die on failure. */
-void mount_or_die(const char *source, const char *target, const char *fstype,
-		  unsigned long flags, const char *data, const char *shell);
-void umount_or_die(const char *target, const char *shell);
-/* 1 if PATH is a mount point (a mountinfo line names it). */
-int is_mount_point(const char *path);
+/* `list`: zfs list's columns, or --json. */
+void print_list(const struct entry *entries, int n, int json);
 
+/* A file with hard links is counted once: 1 if ST's inode was seen since
+ * the last hard_links_forget(), else remember it and return 0. */
+int hard_link_seen_before(const struct stat *st);
+void hard_links_forget(void);
 /* du -sB1 PATH: st_blocks * 512 summed, hard links once, not crossing mounts. */
 uint64_t disk_usage(const char *path);
-
 /* rm -rf PATH (not crossing mount points); 0 or -errno. */
 int remove_tree(const char *path);
-/* 1 when /proc/filesystems lists NAME (the kernel can mount it). */
-int kernel_has_filesystem(const char *name);
+/* 1 if directory PATH has no entries but . and .. */
+int dir_is_empty(const char *path);
+
+/* --- btrfs-usage.c: list, for backend-btrfs.c ---------------------------- */
+
+struct btrfs_ioctl_get_subvol_info_args;
+int btrfs_list(struct store *s, struct entry *entries);
+/* BTRFS_IOC_GET_SUBVOL_INFO of the subvolume at PATH: 0, or -1 with errno. */
+int subvolume_info(const char *path, struct btrfs_ioctl_get_subvol_info_args *info);
+
+/* --- overlay-layers.c: the overlay2 layout, for backend-overlay.c -------- */
+
+#define LAYER_ID_LEN 64             /* Docker: 64 hex digits */
+#define LINK_LEN 26                 /* Docker: 26 characters of base32 */
+#define MOUNT_DATA_MAX 4096         /* mount(2) options fit in one page */
+#define MAX_LAYERS 128              /* below one layer */
+#define LAYER_DIR_MODE 0700
+#define VIEW_DIR_MODE 0755
+
+/* One layer: STORE/overlay2/<id>/{diff,link,lower,work,merged}. */
+struct layer {
+	const struct store *store;
+	char id[LAYER_ID_LEN + 1];
+	char dir[PATH_MAX];           /* STORE/overlay2/<id> */
+	char link[LINK_LEN + 1];      /* its short name: STORE/overlay2/l/<link> */
+	char lower[MOUNT_DATA_MAX];   /* "l/A:l/B" of the layers under it, "" for a bottom one */
+};
+
+/* A new layer on PARENT (NULL: a bottom layer); removed again if the run fails. */
+struct layer *layer_create(const struct store *s, const struct layer *parent);
+void layer_load(const struct store *s, const char *id, struct layer *l);
+/* The ids of the layers under L, uppermost first; how many. */
+int lower_layers(const struct layer *l, char ids[][LAYER_ID_LEN + 1]);
+/* rm -rf the layer and its short link: 0 or -errno. */
+int layer_remove(const struct layer *l);
+/* STORE/layerdb/KIND/NAME -> ../../overlay2/<id>: read (0 or -errno), write. */
+int ref_read(const struct store *s, const char *kind, const char *name, char *id);
+void ref_write(const struct store *s, const char *kind, const char *name, const char *id);
+int overlay_list(struct store *s, struct entry *entries);
+
+/* --- zfs-fuse.c: ZFS in a daemon, where the kernel has none ------------- */
+
+/* Why neither OpenZFS nor a zfs-fuse to start is here, or NULL. */
+const char *zfs_fuse_unavailable(void);
+/* Start zfs-fuse unless OpenZFS or a zfs-fuse daemon is there already. */
+void zfs_fuse_start_if_needed(void);
+/* Stop the zfs-fuse this tool started, once no pool is left; wait for it. */
+void zfs_fuse_stop_if_ours(void);
 
 /* --- populate.c ----------------------------------------------------------- */
 
