@@ -205,19 +205,27 @@ fuzzer_runtime() {
     return 1
 }
 
-# resolve SET: PACKAGES gets what SET needs here.
+# resolve SET: PACKAGES gets what SET needs here, each name once.
 resolve() {
-    local runtime
-    PACKAGES=("${LAB_PACKAGES[@]}")
-    PACKAGES+=("$(busybox_choice)")
-    mapfile -t -O "${#PACKAGES[@]}" PACKAGES < <(zfs_choice)
-    [ "$1" = check ] || return 0
-    PACKAGES+=("${CHECK_PACKAGES[@]}")
-    if runtime=$(fuzzer_runtime); then
-        PACKAGES+=("$runtime")
-    else
-        note "no fuzzer runtime to install: $runtime; tests/test_fuzz.sh says so when it cannot link"
+    local runtime p
+    local -a wanted
+    local -A seen=()
+    wanted=("${LAB_PACKAGES[@]}" "$(busybox_choice)")
+    mapfile -t -O "${#wanted[@]}" wanted < <(zfs_choice)
+    if [ "$1" = check ]; then
+        wanted+=("${CHECK_PACKAGES[@]}")
+        if runtime=$(fuzzer_runtime); then
+            wanted+=("$runtime")
+        else
+            note "no fuzzer runtime to install: $runtime; tests/test_fuzz.sh says so when it cannot link"
+        fi
     fi
+    PACKAGES=()
+    for p in "${wanted[@]}"; do
+        [ -n "${seen[$p]:-}" ] && continue
+        seen[$p]=1
+        PACKAGES+=("$p")
+    done
 }
 
 # --- apt's plan ----------------------------------------------------------------
