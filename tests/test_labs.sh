@@ -27,7 +27,7 @@ leftovers() {
     [ -e "/var/lib/tuna/tuna-$name.img" ] && echo "file /var/lib/tuna/tuna-$name.img"
     [ -e "/var/lib/tuna/$name" ] && echo "dir /var/lib/tuna/$name"
     [ -e "/run/tuna/$name" ] && echo "dir /run/tuna/$name"
-    if command -v zpool >/dev/null && pgrep -x zfs-fuse >/dev/null; then
+    if zfs_answers; then
         zpool list -H -o name 2>/dev/null | grep -x "tuna-$name" | sed 's/^/pool /'
     fi
     return 0
@@ -41,7 +41,7 @@ zfs_daemon_state() {
 
 test_lab_replays_the_post_and_the_kernel_agrees() {
     require_root || return 0
-    require_command zpool zfs-fuse || return 0
+    require_zfs || return 0
     local name cpid host_ns packets throttled oom_kills daemon_before
     name=$(lab_name)
     daemon_before=$(zfs_daemon_state)
@@ -128,7 +128,7 @@ test_lab_rerun_after_a_killed_run_works() {
 
 test_each_step_lab_runs_alone_and_leaves_nothing() {
     require_root || return 0
-    require_command zpool zfs-fuse || return 0
+    require_zfs || return 0
     local lab name
     for lab in 01-cgroup 02-unshare 03-zfs-image 04-pivot 05-veth 06-nat 07-stress; do
         name=$(lab_name)
