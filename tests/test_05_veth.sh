@@ -69,6 +69,23 @@ ipv4_of() {
 # is_up NS DEV: the link has IFF_UP set (its flags, as ip -j shows them).
 is_up() { ip -n "$1" -j link show dev "$2" | jq -e '.[0].flags | index("UP")' >/dev/null; }
 
+# operstate_after_up NS DEV: DEV's operstate (RFC 2863, ip -j), once the kernel
+# has settled it.  IFF_UP and the carrier are set by the request itself; the
+# operstate is set later by the kernel's link-watch work (batched up to a
+# second, longer on a loaded machine), so it is polled until UP, at most
+# OPERSTATE_POLLS times OPERSTATE_POLL_S; prints the last state seen.
+OPERSTATE_POLLS=50
+OPERSTATE_POLL_S=0.1
+operstate_after_up() {
+    local state i
+    for ((i = 0; i < OPERSTATE_POLLS; i++)); do
+        state=$(ip -n "$1" -j link show dev "$2" | jq -r '.[0].operstate')
+        [ "$state" = UP ] && break
+        sleep "$OPERSTATE_POLL_S"
+    done
+    echo "$state"
+}
+
 # sandbox: what every test needs; returns 1 (and skips) when it cannot run.
 # (Not test_setup: shunit2 would also run a function so named as a test.)
 sandbox() {
@@ -92,7 +109,7 @@ test_add_configures_eth0_lo_route_inside_and_host_end_outside() {
         "$(nsenter --net="/proc/$cpid/ns/net" ip -j addr show dev eth0 |
             jq -r '.[0].addr_info[] | select(.family == "inet") | "\(.local)/\(.prefixlen)"')"
     assertTrue "eth0 is UP" "is_up $cns eth0"
-    assertEquals "eth0 operstate" UP "$(ip -n "$cns" -j link show dev eth0 | jq -r '.[0].operstate')"
+    assertEquals "eth0 operstate" UP "$(operstate_after_up "$cns" eth0)"
     assertTrue "lo is UP" "is_up $cns lo"
     assertFalse "c$cpid is gone (renamed)" "ip -n $cns link show c$cpid"
     assertEquals "default route" "172.17.0.1" \
