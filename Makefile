@@ -37,6 +37,14 @@ SAN_OBJ := build/sanitize
 SAN_FLAGS := -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 
+# Transitional: a step that still defines a die_hint(hint, fmt, ...) of its
+# own is built with common's die_hint(err, hint, fmt, ...) hidden and its
+# own renamed, until it uses common's.  Empty once every step does.
+OWN_DIE_HINT_DECL := ^void die_hint(const char
+OWN_DIE_HINT := $(sort $(dir $(shell grep -l '$(OWN_DIE_HINT_DECL)' steps/*/*.[ch] 2>/dev/null)))
+$(foreach d,$(OWN_DIE_HINT),$(eval $(OBJ)/$(d)%.o $(SAN_OBJ)/$(d)%.o: \
+	ALL_CFLAGS += -DTUNA_OWN_DIE_HINT -Ddie_hint=step_die_hint))
+
 .PHONY: all check lab deps deps-lab sanitize install clean exercise
 # Keep the objects: make would otherwise delete them as intermediates.
 .SECONDARY:
@@ -71,9 +79,10 @@ $(SAN_BIN)/%: $$(addprefix $(SAN_OBJ)/,$$(subst .c,.o,$$(wildcard steps/$$*/*.c)
 
 # --- test helpers: small programs the suites run against libtuna ------------
 UNIT := build/unit
-$(UNIT)/parse-probe: tests/unit/parse_probe.c $(OBJ)/libtuna.a
+$(UNIT)/%-probe: tests/unit/%_probe.c $(OBJ)/libtuna.a
 	@mkdir -p $(UNIT)
 	$(CC) $(ALL_CFLAGS) -o $@ $^
+PROBES := $(UNIT)/parse-probe $(UNIT)/trace-probe
 
 # --- what users run -----------------------------------------------------------
 # Two sets (labs/deps.sh): what the labs and exercises run, and that plus
@@ -84,7 +93,7 @@ deps:
 deps-lab:
 	./labs/deps.sh lab
 
-check: deps all $(UNIT)/parse-probe
+check: deps all $(PROBES)
 	./tests/run
 
 lab: deps-lab all
@@ -96,7 +105,7 @@ exercise: deps-lab all
 
 # make sanitize SUITES="test_common test_05_veth": only those suites.
 SUITES ?=
-sanitize: deps all $(UNIT)/parse-probe $(addprefix $(SAN_BIN)/,$(STEPS))
+sanitize: deps all $(PROBES) $(addprefix $(SAN_BIN)/,$(STEPS))
 	TUNA_BIN=$(CURDIR)/$(SAN_BIN) ./tests/run $(SUITES)
 
 install: all

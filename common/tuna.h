@@ -3,6 +3,7 @@
  *
  *   errors.h   die(), hint(), exit statuses, the undo stack
  *   explain.h  the -x/--explain trace
+ *   trace.h    the calls the steps make, each tracing itself
  *   parse.h    sizes, percentages, durations, IPv4 CIDR, interface names, PIDs
  *   file.h     small files in /proc, /sys and cgroupfs
  *   json.h     --json output
@@ -19,6 +20,7 @@
 #include "json.h"
 #include "parse.h"
 #include "syscalls.h"
+#include "trace.h"
 
 /* Printed by every step's --version. */
 #define TUNA_VERSION "0.1.0"

@@ -100,25 +100,6 @@ static void usage(FILE *out)
 		"           --container-addr 172.17.0.2/16 --gateway 172.17.0.1\n");
 }
 
-/* die() with a second line for a known pitfall (HINT_TEXT may be NULL). */
-static void die_hint(const char *hint_text, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 2, 3)));
-
-static void die_hint(const char *hint_text, const char *fmt, ...)
-{
-	char message[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	warn_msg("%s", message);
-	if (hint_text)
-		hint("%s", hint_text);
-	undo_run();
-	exit(EXIT_REFUSED);
-}
-
 static void copy_ifname(char *dst, const char *option, const char *name)
 {
 	int r = parse_ifname(name);
@@ -296,7 +277,7 @@ static int open_container_netns(pid_t pid)
 	if (fd < 0 && errno == ENOENT)
 		die("open %s: no process %d", path, (int)pid);
 	if (fd < 0)
-		die_hint(errno == EACCES || errno == EPERM ? HINT_ROOT : NULL, "open %s: %s",
+		die_hint(0, errno == EACCES || errno == EPERM ? HINT_ROOT : NULL, "open %s: %s",
 			 path, strerror(errno));
 	/* Connecting a namespace to itself would rename our own links. */
 	if (stat("/proc/self/ns/net", &ours) == 0 && fstat(fd, &theirs) == 0 &&
@@ -314,7 +295,7 @@ static void open_container_socket(int netns_fd, pid_t pid)
 	if (self < 0)
 		die_errno("open /proc/self/ns/net");
 	if (setns(netns_fd, CLONE_NEWNET) < 0)
-		die_hint(errno == EPERM ? HINT_ROOT : NULL, "setns /proc/%d/ns/net: %s",
+		die_hint(0, errno == EPERM ? HINT_ROOT : NULL, "setns /proc/%d/ns/net: %s",
 			 (int)pid, strerror(errno));
 	explain_call(0, 0, NULL, "setns(/proc/%d/ns/net, CLONE_NEWNET)", (int)pid);
 	r = nl_open(&container_nl, NETLINK_ROUTE);
@@ -365,7 +346,7 @@ static void veth_create(const char *host_if, const char *peer_if, int netns_fd, 
 		snprintf(taken, sizeof(taken), "%s exists here or %s in the container: choose "
 			 "--host-if, or remove it with " PROG " del --host-if NAME",
 			 host_if, peer_if);
-		die_hint(r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL,
+		die_hint(0, r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL,
 			 "creating veth %s/%s: %s", host_if, peer_if, nl_strerror(&host_nl, r));
 	}
 	/* From here on a failure must remove the pair: deleting the host end
@@ -448,7 +429,7 @@ static void check(struct nl_socket *nl, int r, const char *what, const char *nam
 		return;
 	snprintf(taken, sizeof(taken), "%s already exists there: pick another name or address",
 		 name);
-	die_hint(r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL, "%s %s: %s", what,
+	die_hint(0, r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL, "%s %s: %s", what,
 		 name, nl_strerror(nl, r));
 }
 

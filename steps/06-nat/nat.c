@@ -146,25 +146,6 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			  IFNAMSIZ - 1);
 }
 
-/* die() with a second line for a known pitfall (HINT_TEXT may be NULL). */
-static void die_hint(const char *hint_text, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 2, 3)));
-
-static void die_hint(const char *hint_text, const char *fmt, ...)
-{
-	char message[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	warn_msg("%s", message);
-	if (hint_text)
-		hint("%s", hint_text);
-	undo_run();
-	exit(EXIT_REFUSED);
-}
-
 /* --- building nf_tables messages ---------------------------------------- */
 
 /* Every nf_tables message starts with an nfgenmsg naming the family. */
@@ -323,7 +304,7 @@ static int command_enable(const struct options *opt)
 	explain_note("# the post: sysctl -w net.ipv4.ip_forward=1");
 	r = file_write(IP_FORWARD, "1");
 	if (r < 0)
-		die_hint(r == -EACCES || r == -EPERM ? HINT_ROOT : NULL, "write %s: %s",
+		die_hint(0, r == -EACCES || r == -EPERM ? HINT_ROOT : NULL, "write %s: %s",
 			 IP_FORWARD, strerror(-r));
 	if (strcmp(old_forward, "1") != 0)
 		undo_push(undo_ip_forward, old_forward);
@@ -390,10 +371,10 @@ static int command_enable(const struct options *opt)
 
 		snprintf(again, sizeof(again), "it is there already: run " PROG " disable "
 			 "--table %s first, or pick another --table", opt->table);
-		die_hint(again, "creating table ip %s: %s", opt->table, nl_strerror(&nl, r));
+		die_hint(0, again, "creating table ip %s: %s", opt->table, nl_strerror(&nl, r));
 	}
 	if (r < 0)
-		die_hint(r == -EPERM ? HINT_ROOT : NULL, "installing table ip %s (batch, "
+		die_hint(0, r == -EPERM ? HINT_ROOT : NULL, "installing table ip %s (batch, "
 			 "message seq %u): %s", opt->table, nl.error_seq, nl_strerror(&nl, r));
 	undo_forget();
 	return 0;
@@ -419,7 +400,7 @@ static int command_disable(const struct options *opt)
 	if (r == -ENOENT)
 		die("deleting table ip %s: no such table (nothing to disable)", opt->table);
 	if (r < 0)
-		die_hint(r == -EPERM ? HINT_ROOT : NULL, "deleting table ip %s: %s", opt->table,
+		die_hint(0, r == -EPERM ? HINT_ROOT : NULL, "deleting table ip %s: %s", opt->table,
 			 nl_strerror(&nl, r));
 	return 0;
 }
