@@ -455,8 +455,10 @@ pid_t traced_wait4(const char *shell, pid_t pid, int *wstatus, int options,
 	while (r == -EINTR);
 	if (wstatus)
 		*wstatus = status;
-	if (r > 0)
+	if (wstatus && r > 0)
 		describe_wait_status(status_text, sizeof(status_text), status);
+	else if (wstatus)
+		snprintf(status_text, sizeof(status_text), "[]");   /* nothing to report */
 	explain_call(r, err, shell, "wait4(%d, %s, %s, %s)", (int)pid, status_text,
 		     flags_to_string(names, sizeof(names), (unsigned long)options,
 				     wait_option_names),
