@@ -201,10 +201,12 @@ test_explain_shows_each_message_and_the_posts_command() {
     assertTrue "create with the post's command" \
         "grep -q '^RTM_NEWLINK(NLM_F_REQUEST|NLM_F_ACK|NLM_F_CREATE|NLM_F_EXCL) ifname=\"h$cpid\" linkinfo={kind=\"veth\"' '$TEST_TMP/err'"
     assertTrue "the peer born inside, the post's two commands beside it" \
-        "grep -q 'peer={ifname=\"c$cpid\" net_ns_fd=[0-9]*}} = 0 .*# ip link add name h$cpid type veth peer name c$cpid netns $cpid' '$TEST_TMP/err' &&
+        "grep -q 'data={peer={ifname=\"c$cpid\" net_ns_fd=[0-9]*}}} = 0 .*# ip link add name h$cpid type veth peer name c$cpid netns $cpid' '$TEST_TMP/err' &&
          grep -q '^# the post: ip link add name h$cpid type veth peer name c$cpid; ip link set c$cpid netns $cpid' '$TEST_TMP/err'"
-    assertTrue "the rename, inside" \
-        "grep -q '^\[container\] RTM_NEWLINK.*ifname=\"eth0\" flags=IFF_UP change=IFF_UP = 0' '$TEST_TMP/err'"
+    assertTrue "the rename, inside, the ifinfomsg decoded from the bytes sent" \
+        "grep -q '^\[container\] RTM_NEWLINK(NLM_F_REQUEST|NLM_F_ACK) index=[0-9]* flags=IFF_UP change=IFF_UP ifname=\"eth0\" = 0   # ip link set c$cpid name eth0 up\$' '$TEST_TMP/err'"
+    assertTrue "the address: ifaddrmsg and both attributes" \
+        "grep -q '^RTM_NEWADDR(NLM_F_REQUEST|NLM_F_ACK|NLM_F_CREATE|NLM_F_EXCL) family=AF_INET prefixlen=16 index=[0-9]* local=172.17.0.1 address=172.17.0.1 = 0   # ip addr add 172.17.0.1/16 dev h$cpid\$' '$TEST_TMP/err'"
 }
 
 # --- refusals: one line, the right status, nothing left -----------------------

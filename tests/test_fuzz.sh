@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/test_fuzz.sh - every libFuzzer harness in tests/fuzz/ builds and
 # runs for a few seconds from its kept corpus without a finding: each
-# parser of common/parse.h, and the netlink reply parser of common/nl.c.
+# parser of common/parse.h, the netlink reply parser of common/nl.c, and
+# the message decoder --explain prints with (common/nl_decode.c).
 # The long runs are `make fuzz` (FUZZ_SECONDS, default 60 s each).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -59,7 +60,7 @@ suite_setup() {
 
 test_every_harness_has_a_kept_seed_corpus() {
     local name
-    for name in size percent duration u64 int ipv4 cidr ifname pid nl; do
+    for name in size percent duration u64 int ipv4 cidr ifname pid nl nl_decode; do
         assertTrue "tests/fuzz/corpus/$name has seeds" \
             "[ -n \"\$(ls -A '$TUNA_ROOT/tests/fuzz/corpus/$name' 2>/dev/null)\" ]"
     done
@@ -75,6 +76,7 @@ test_fuzz_parse_cidr() { fuzz_for cidr; }
 test_fuzz_parse_ifname() { fuzz_for ifname; }
 test_fuzz_parse_pid() { fuzz_for pid; }
 test_fuzz_netlink_reply_parser() { fuzz_for nl; }
+test_fuzz_netlink_message_decoder() { fuzz_for nl_decode; }
 
 # The nl harness is worth something only if it can see the bug class it is
 # for: a datagram whose last message is not padded to 4 bytes (the old
