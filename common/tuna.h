@@ -6,6 +6,7 @@
  *   trace.h    the calls the steps make, each tracing itself
  *   parse.h    sizes, percentages, durations, IPv4 CIDR, interface names, PIDs
  *   file.h     small files in /proc, /sys and cgroupfs
+ *   mountinfo.h the mounts of this mount namespace (/proc/self/mountinfo)
  *   json.h     --json output
  *   syscalls.h calls glibc lacks
  *
@@ -18,6 +19,7 @@
 #include "explain.h"
 #include "file.h"
 #include "json.h"
+#include "mountinfo.h"
 #include "parse.h"
 #include "syscalls.h"
 #include "trace.h"
