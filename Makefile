@@ -4,6 +4,8 @@
 #   sudo make check   install what the tests need, then run every suite
 #   sudo make lab     install what the labs need, then replay the blog post
 #   make deps         install (Debian/Ubuntu) or list what labs and tests need
+#                     (labs/deps.sh check; `labs/deps.sh --list lab` prints the
+#                     lab's smaller set)
 #   make sanitize     build with ASan+UBSan into bin-sanitize/ and run the suite
 #                     (SUITES="test_a test_b" for some of it)
 #   make install      PREFIX=/usr/local DESTDIR= : binaries, labs and docs
@@ -35,7 +37,7 @@ SAN_OBJ := build/sanitize
 SAN_FLAGS := -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 
-.PHONY: all check lab deps sanitize install clean exercise
+.PHONY: all check lab deps deps-lab sanitize install clean exercise
 # Keep the objects: make would otherwise delete them as intermediates.
 .SECONDARY:
 all: $(addprefix $(BIN)/,$(STEPS))
@@ -75,17 +77,22 @@ $(UNIT)/%-probe: tests/unit/%_probe.c $(OBJ)/libtuna.a
 PROBES := $(UNIT)/parse-probe $(UNIT)/trace-probe
 
 # --- what users run -----------------------------------------------------------
+# Two sets (labs/deps.sh): what the labs and exercises run, and that plus
+# what the tests and benchmarks run.  Neither removes or replaces anything.
 deps:
-	./labs/deps.sh
+	./labs/deps.sh check
+
+deps-lab:
+	./labs/deps.sh lab
 
 check: deps all $(PROBES)
 	./tests/run
 
-lab: deps all
+lab: deps-lab all
 	./labs/all.sh
 
 # make exercise N=01: check the student's own work for step 01.
-exercise: all
+exercise: deps-lab all
 	./labs/exercises/run $(N)
 
 # make sanitize SUITES="test_common test_05_veth": only those suites.

@@ -263,6 +263,57 @@ int traced_ftruncate(const char *shell, int fd, off_t length)
 	return r;
 }
 
+/* BUF's first LEN bytes as a C string literal: "1234\n". */
+static const char *quoted_bytes(const void *buf, size_t len)
+{
+	static char text[ARGS_MAX];
+	const unsigned char *p = buf;
+	size_t used = 0;
+
+	text[used++] = '"';
+	for (size_t i = 0; i < len && used + 8 < sizeof(text); i++) {
+		if (p[i] == '\n')
+			used += (size_t)snprintf(text + used, sizeof(text) - used, "\\n");
+		else if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '"' || p[i] == '\\')
+			used += (size_t)snprintf(text + used, sizeof(text) - used, "\\x%02x", p[i]);
+		else
+			text[used++] = (char)p[i];
+	}
+	snprintf(text + used, sizeof(text) - used, "\"");
+	return text;
+}
+
+ssize_t traced_read(const char *shell, int fd, void *buf, size_t count)
+{
+	char name[300];
+	ssize_t n;
+	int err;
+
+	trace_fd(name, sizeof(name), fd);
+	do
+		n = read(fd, buf, count);
+	while (n < 0 && errno == EINTR);
+	err = n < 0 ? errno : 0;
+	explain_call(n, err, shell, "read(%s, %s, %zu)", name,
+		     n > 0 ? quoted_bytes(buf, (size_t)n) : "\"\"", count);
+	return n < 0 ? -err : n;
+}
+
+ssize_t traced_write(const char *shell, int fd, const void *buf, size_t count)
+{
+	char name[300];
+	ssize_t n;
+	int err;
+
+	do
+		n = write(fd, buf, count);
+	while (n < 0 && errno == EINTR);
+	err = n < 0 ? errno : 0;
+	explain_call(n, err, shell, "write(%s, %s, %zu)", trace_fd(name, sizeof(name), fd),
+		     quoted_bytes(buf, count), count);
+	return n < 0 ? -err : n;
+}
+
 int traced_close_range(const char *shell, unsigned first, unsigned last, unsigned flags)
 {
 	char names[64], last_text[16];
@@ -404,8 +455,10 @@ pid_t traced_wait4(const char *shell, pid_t pid, int *wstatus, int options,
 	while (r == -EINTR);
 	if (wstatus)
 		*wstatus = status;
-	if (r > 0)
+	if (wstatus && r > 0)
 		describe_wait_status(status_text, sizeof(status_text), status);
+	else if (wstatus)
+		snprintf(status_text, sizeof(status_text), "[]");   /* nothing to report */
 	explain_call(r, err, shell, "wait4(%d, %s, %s, %s)", (int)pid, status_text,
 		     flags_to_string(names, sizeof(names), (unsigned long)options,
 				     wait_option_names),

@@ -39,6 +39,10 @@ int traced_chdir(const char *shell, const char *path);
 /* The descriptor, or -errno.  MODE matters only with O_CREAT. */
 int traced_open(const char *shell, const char *path, int flags, mode_t mode);
 int traced_ftruncate(const char *shell, int fd, off_t length);
+/* read(2) and write(2) of COUNT bytes on FD, EINTR retried: the count or
+ * -errno.  The line shows the bytes as a string: "1234\n". */
+ssize_t traced_read(const char *shell, int fd, void *buf, size_t count);
+ssize_t traced_write(const char *shell, int fd, const void *buf, size_t count);
 /* close_range(2): FLAGS CLOSE_RANGE_CLOEXEC or CLOSE_RANGE_UNSHARE. */
 int traced_close_range(const char *shell, unsigned first, unsigned last, unsigned flags);
 

@@ -148,6 +148,8 @@ zfs_tool() {
 
 # --- showing --------------------------------------------------------------------
 
+# step N TITLE [LESSON]: a step's banner.  LESSON (such as 03-zfs-image)
+# names the lesson the step comes from: docs/LESSON.md.
 step() {
     # The lab's parent shell was killed (SIGKILL cannot be trapped): stop
     # here rather than build more of a world nobody will tear down.
@@ -162,6 +164,9 @@ step() {
     echo
     echo "=============================================================================="
     echo " Step $1. $2"
+    if [ -n "${3:-}" ]; then
+        echo " Lesson ${3%%-*}: docs/$3.md"
+    fi
     echo "=============================================================================="
 }
 
@@ -223,6 +228,69 @@ check() {
 # arith EXPRESSION: true when the arithmetic expression holds, for check.
 arith() {
     (($1))
+}
+
+# --- pictures ---------------------------------------------------------------------
+
+BOX_WIDTH=60   # inside width of a box, in characters
+
+# box_top TITLE, box_line TEXT, box_bottom, box_link TEXT: a box drawn in
+# plain ASCII, one call per line, so a picture reads in any terminal.
+box_top() {
+    local rule
+    rule=$(printf '%*s' $((BOX_WIDTH - ${#1} - 3)) '' | tr ' ' -)
+    printf '  +- %s %s+\n' "$1" "$rule"
+}
+box_line() {
+    printf '  |  %-*s|\n' $((BOX_WIDTH - 2)) "$1"
+}
+box_bottom() {
+    printf '  +%s+\n' "$(printf '%*s' "$BOX_WIDTH" '' | tr ' ' -)"
+}
+box_link() {
+    printf '  %*s|  %s\n' $((BOX_WIDTH / 2)) '' "$1"
+}
+
+# bar PERCENT-TENTHS LIMIT-PERCENT: a text bar, one '#' per 2 percent, a '|'
+# where the limit is; 25 characters wide (50%), '>' when the share is above.
+bar() {
+    local tenths=$1 limit=$2 i chart='' n
+    n=$(( (tenths + 10) / 20 ))
+    for i in $(seq 25); do
+        if [ "$i" -le "$n" ]; then chart="$chart#"
+        elif [ "$i" = $((limit / 2)) ]; then chart="$chart|"
+        else chart="$chart."
+        fi
+    done
+    [ "$n" -gt 25 ] && chart="$chart>"
+    printf '%s' "$chart"
+}
+
+# cgroup_cpu_usage_file GROUP: the file whose counter is the group's CPU time,
+# and its unit: "FILE usage_usec" (v2 cpu.stat, microseconds) or "FILE ns"
+# (v1 cpuacct.usage, nanoseconds).
+cgroup_cpu_usage_file() {
+    local d
+    if [ -f "/sys/fs/cgroup/$1/cpu.stat" ] && grep -q '^usage_usec ' "/sys/fs/cgroup/$1/cpu.stat"; then
+        echo "/sys/fs/cgroup/$1/cpu.stat usage_usec"
+        return 0
+    fi
+    for d in /sys/fs/cgroup/cpuacct /sys/fs/cgroup/cpu,cpuacct /sys/fs/cgroup/cpuacct,cpu; do
+        if [ -f "$d/$1/cpuacct.usage" ]; then
+            echo "$d/$1/cpuacct.usage ns"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# cgroup_cpu_usage_us FILE UNIT: the counter, in microseconds.
+cgroup_cpu_usage_us() {
+    if [ "$2" = usage_usec ]; then
+        awk '$1 == "usage_usec" {print $2}' "$1"
+    else
+        echo $(( $(cat "$1") / 1000 ))
+    fi
 }
 
 lab_finish() {

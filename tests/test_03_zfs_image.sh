@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/test_03_zfs_image.sh - 03-zfs-image on its three backends, for real:
-# zfs (zfs-fuse here), btrfs on a loop device, overlayfs layers.  Every claim
-# is read back from the kernel or the backend's own tools: chroot runs the
-# clone's programs, writes fail with EROFS, `zfs get -Hp`, `btrfs filesystem
-# du`, du(1), /proc/self/mountinfo, /sys/block/loop*/loop/backing_file.
+# zfs (OpenZFS where /dev/zfs exists, else zfs-fuse), btrfs on a loop device,
+# overlayfs layers.  Every claim is read back from the kernel or the backend's
+# own tools: chroot runs the clone's programs, writes fail with EROFS, `zfs get
+# -Hp`, `btrfs filesystem du`, du(1), /proc/self/mountinfo,
+# /sys/block/loop*/loop/backing_file.
 #
 # zfs-fuse starts in ~0.3 s but takes ~4 s to stop, so the zfs tests share
 # one pool (made on first use); the last zfs test destroys it and checks that
@@ -60,7 +61,7 @@ suite_teardown() {
 requirements() {
     require_root || return 1
     case $1 in
-    zfs) require_command zpool zfs-fuse && require_command zfs-fuse ;;
+    zfs) require_zfs ;;
     btrfs) require_command mkfs.btrfs btrfs-progs &&
         require_feature "btrfs" grep -qw btrfs /proc/filesystems &&
         require_feature "loop devices" test -e /dev/loop-control ;;
@@ -354,7 +355,7 @@ test_default_backend_is_the_first_that_works() {
     requirements overlay || return 0
     store=$TEST_TMP/default-store
     want=overlay
-    if command -v zpool >/dev/null && command -v zfs-fuse >/dev/null; then
+    if [ "$(zfs_kind)" != none ]; then
         want=zfs
     elif command -v mkfs.btrfs >/dev/null; then
         want=btrfs
@@ -383,7 +384,7 @@ test_bad_input_exits_2_and_changes_nothing() {
     assert_one_line_failure 2 "$TOOL" --backend ext4 --store "$s" pool create
     assert_one_line_failure 2 "$TOOL" --store "$s" pool create --size 0
     assert_one_line_failure 2 "$TOOL" --store "$s" pool create --size 12Q
-    if command -v zpool >/dev/null && command -v zfs-fuse >/dev/null; then
+    if [ "$(zfs_kind)" != none ]; then
         # below zfs's 64M minimum vdev (SPA_MINDEVSIZE)
         assert_one_line_failure 2 "$TOOL" --backend zfs --store "$s" pool create --size 1M
     fi
@@ -468,8 +469,13 @@ test_pool_destroy_leaves_nothing_on_zfs() {
     assertFalse "no mount left" "grep -q ' ${STORE}[/ ]' /proc/self/mountinfo"
     assertFalse "the backing file is gone" "[ -e '$ZFS_DIR/pool.img' ]"
     assertFalse "the store directory is gone" "[ -e '$STORE' ]"
-    # The daemon goes with the last pool, and only if tuna started it.
-    if [ -n "$(zpool list -H -o name 2>/dev/null)" ]; then
+    # OpenZFS: no daemon, and none started.  zfs-fuse: the daemon goes with
+    # the last pool, and only if tuna started it.
+    if [ "$(zfs_kind)" = openzfs ]; then
+        assertEquals "OpenZFS: no zfs-fuse daemon started or stopped" \
+            "$ZFS_FUSE_BEFORE" "$(zfs_fuse_alive)"
+        assertFalse "and no zfs-fuse pidfile" "[ -e '$ZFS_FUSE_PIDFILE' ]"
+    elif [ -n "$(zpool list -H -o name 2>/dev/null)" ]; then
         assertEquals "zfs-fuse still serves the pools left" yes "$(zfs_fuse_alive)"
     elif [ "$ZFS_FUSE_BEFORE" = yes ] && [ "$ZFS_FUSE_TUNAS" = no ]; then
         assertEquals "a zfs-fuse that tuna did not start is left running" yes "$(zfs_fuse_alive)"
@@ -502,7 +508,7 @@ test_pool_destroy_returns_after_the_zfs_fuse_it_started_has_exited() {
     running_before=$(zfs_fuse_alive)
     "$TOOL" --backend zfs --store "$store" --pool "$(unique_name tfuse)" pool create \
         --size "$POOL_SIZE" --device "$dir/pool.img" || fail "zfs pool create"
-    if [ -e /dev/zfs ]; then
+    if [ "$(zfs_kind)" = openzfs ]; then
         # OpenZFS: zpool talks to the kernel, no daemon is started or stopped.
         assertFalse "no pidfile of ours with OpenZFS" "[ -e '$ZFS_FUSE_PIDFILE' ]"
         "$TOOL" --store "$store" pool destroy || fail "pool destroy"
