@@ -68,7 +68,6 @@ struct limits {
 
 enum command { CMD_INFO, CMD_CREATE, CMD_SET, CMD_ADD, CMD_EXEC, CMD_STAT, CMD_DELETE,
 	       CMD_COUNT };
-extern const char *const command_names[CMD_COUNT];
 
 /* The whole command line, as options.c has checked it. */
 struct options {

@@ -24,7 +24,7 @@ enum {
 	OPT_ROOT, OPT_JSON, OPT_KILL, OPT_VERSION,
 };
 
-const char *const command_names[CMD_COUNT] = {
+static const char *const command_names[CMD_COUNT] = {
 	"info", "create", "set", "add", "exec", "stat", "delete",
 };
 
