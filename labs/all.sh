@@ -20,6 +20,7 @@ lab_init "$@"
 
 CPU_LIMIT=20%
 MEMORY_LIMIT=200M                   # the post's 209715200 bytes
+MEMORY_LIMIT_BYTES=209715200
 CPU_SHARE_MIN=17 CPU_SHARE_MAX=23   # percent: 20% within the kernel's granularity
 STRESS_SECONDS=5
 # A memory hog under a 20% CPU quota touches its pages slowly: give it time to
@@ -160,8 +161,12 @@ lab_steps() {
     post "cgclassify -g cpu,memory:myContainer $CPID"
     ours "$TUNA_BIN/01-cgroup" "${X[@]}" add "$LAB_CONTAINER_CGROUP" "$CPID"
     ours "$TUNA_BIN/01-cgroup" stat "$LAB_CONTAINER_CGROUP"
-    check "PID $CPID is in the cgroup ($(grep -E ':(cpu|memory):' "/proc/$CPID/cgroup" | tr '\n' ' '))" \
-        grep -q ":memory:/$LAB_CONTAINER_CGROUP\$" "/proc/$CPID/cgroup"
+    cgroup_limits "$LAB_CONTAINER_CGROUP"
+    check "the kernel holds $CPU_LIMIT of a CPU and $MEMORY_LIMIT: $LIMITS" \
+        limits_are "${CPU_LIMIT%\%}" "$MEMORY_LIMIT_BYTES"
+    say "the lab's own shell stays in $(cgroup_membership $$): only PID $CPID (and what it starts) moved"
+    check "PID $CPID is in the cgroup ($(cgroup_membership "$CPID"))" \
+        in_cgroup "$CPID" "$LAB_CONTAINER_CGROUP"
 
     # ------------------------------------------------------------------------------
     step 7 "The load test: the limits bite"
@@ -173,7 +178,7 @@ lab_steps() {
     usage0=$(stat_json | jq '.cpu.usage_us') t0=$(date +%s%N)
     ours cg_exec nsenter --target "$CPID" --mount --uts --ipc --net --pid --root --wd \
         -- /bin/07-stress -c 1 -t "${STRESS_SECONDS}s" || true
-    usage1=$(stat_json | jq '.cpu.usage_us') t1=$(date +%s%N)
+    t1=$(date +%s%N) usage1=$(stat_json | jq '.cpu.usage_us')
     # The kernel's figure: the cgroup's CPU time over wall time.
     share10=$(( (usage1 - usage0) * 1000 / ((t1 - t0) / 1000) ))   # tenths of a percent
     share="$((share10 / 10)).$((share10 % 10))"
