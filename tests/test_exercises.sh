@@ -386,6 +386,77 @@ test_03_a_copied_clone_fails_and_says_it_is_not_a_snapshot() {
         assert_exercise_fails_saying 03 "is a plain directory, not a snapshot"
 }
 
+# require_zfs: zpool and zfs, and ZFS to talk to: OpenZFS in the kernel
+# (/dev/zfs: nothing to start, and no zfs-fuse is ever started beside it),
+# else a zfs-fuse daemon: the one running, or one started here and stopped
+# at tearDown (zfs-fuse's own --pidfile, as its init script runs it).
+require_zfs() {
+    require_root || return 1
+    require_command zpool "zfsutils-linux, or zfs-fuse" || return 1
+    [ -e /dev/zfs ] && return 0
+    require_command zfs-fuse || return 1
+    zpool list >/dev/null 2>&1 && return 0
+    zfs-fuse --pidfile "$TEST_TMP/zfs-fuse.pid" --no-kstat-mount || return 1
+    on_cleanup stop_zfs_fuse "$TEST_TMP/zfs-fuse.pid"
+    wait_until zpool list >/dev/null || fail "zfs-fuse did not answer"
+}
+
+# stop_zfs_fuse PIDFILE: SIGTERM the daemon started here; wait until it is
+# gone (it writes its pools out first, a few seconds).
+stop_zfs_fuse() {
+    local pid
+    pid=$(cat "$1") || return 0
+    kill -TERM "$pid"
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+}
+
+# destroy_zpool POOL: zpool destroy, retried while zfs-fuse says "busy" (a
+# moment after a clone is made).
+destroy_zpool() {
+    wait_until zpool destroy "$1" || zpool destroy -f "$1"
+}
+
+# make_zfs_image: the task's zfs commands on a pool in a file, its datasets
+# mounted under $TEST_TMP/zroot: an image holding busybox and its snapshot
+# @v1.0.  Sets POOL and ZROOT.
+make_zfs_image() {
+    POOL=$(unique_name tex)
+    ZROOT=$TEST_TMP/zroot
+    truncate -s 256M "$TEST_TMP/zfs.img"
+    zpool create -m "$ZROOT" "$POOL" "$TEST_TMP/zfs.img" || return 1
+    on_cleanup destroy_zpool "$POOL"
+    zfs create "$POOL/images" && zfs create "$POOL/images/myImage" &&
+        mkdir "$ZROOT/images/myImage/bin" && cp "$BUSYBOX" "$ZROOT/images/myImage/bin/" &&
+        zfs snapshot "$POOL/images/myImage@v1.0" && zfs create "$POOL/containers"
+}
+
+test_03_passes_with_a_zfs_snapshot_and_clone() {
+    require_zfs || return 0
+    make_zfs_image || fail "the zfs sandbox"
+    zfs clone "$POOL/images/myImage@v1.0" "$POOL/containers/myContainer" || fail "zfs clone"
+    EX_IMAGE=$ZROOT/images/myImage EX_CLONE=$ZROOT/containers/myContainer \
+        assert_exercise_passes 03
+    assertTrue "the report names zfs" "grep -q 'the image is on zfs' '$TEST_TMP/report'"
+    assertTrue "the report names the clone's origin" \
+        "grep -q '$POOL/containers/myContainer is a writable clone of $POOL/images/myImage@v1.0' '$TEST_TMP/report'"
+}
+
+test_03_a_zfs_copy_instead_of_a_clone_fails_and_says_it_has_no_origin() {
+    require_zfs || return 0
+    make_zfs_image || fail "the zfs sandbox"
+    if ! { zfs create "$POOL/containers/myContainer" &&
+        cp -a "$ZROOT/images/myImage/." "$ZROOT/containers/myContainer/"; }; then
+        fail "zfs create, cp"
+    fi
+    EX_IMAGE=$ZROOT/images/myImage EX_CLONE=$ZROOT/containers/myContainer \
+        assert_exercise_fails_saying 03 \
+        "is not a clone of $POOL/images/myImage@v1.0: its origin is '-'" \
+        "zfs clone $POOL/images/myImage@v1.0 $POOL/containers/myContainer"
+}
+
 # make_overlay_dirs: image (busybox), upper, work and clone under $TEST_TMP.
 make_overlay_dirs() {
     mkdir -p "$TEST_TMP/image/bin" "$TEST_TMP/upper" "$TEST_TMP/work" "$TEST_TMP/clone"
