@@ -4,6 +4,8 @@
 #   sudo make check   install what the tests need, then run every suite
 #   sudo make lab     install what the labs need, then replay the blog post
 #   make deps         install (Debian/Ubuntu) or list what labs and tests need
+#                     (labs/deps.sh check; `labs/deps.sh --list lab` prints the
+#                     lab's smaller set)
 #   make sanitize     build with ASan+UBSan into bin-sanitize/ and run the suite
 #                     (SUITES="test_a test_b" for some of it)
 #   make install      PREFIX=/usr/local DESTDIR= : binaries, labs and docs
@@ -35,7 +37,15 @@ SAN_OBJ := build/sanitize
 SAN_FLAGS := -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 
-.PHONY: all check lab deps sanitize install clean exercise
+# Transitional: a step that still defines a die_hint(hint, fmt, ...) of its
+# own is built with common's die_hint(err, hint, fmt, ...) hidden and its
+# own renamed, until it uses common's.  Empty once every step does.
+OWN_DIE_HINT_DECL := ^void die_hint(const char
+OWN_DIE_HINT := $(sort $(dir $(shell grep -l '$(OWN_DIE_HINT_DECL)' steps/*/*.[ch] 2>/dev/null)))
+$(foreach d,$(OWN_DIE_HINT),$(eval $(OBJ)/$(d)%.o $(SAN_OBJ)/$(d)%.o: \
+	ALL_CFLAGS += -DTUNA_OWN_DIE_HINT -Ddie_hint=step_die_hint))
+
+.PHONY: all check lab deps deps-lab sanitize install clean exercise
 # Keep the objects: make would otherwise delete them as intermediates.
 .SECONDARY:
 all: $(addprefix $(BIN)/,$(STEPS))
@@ -69,27 +79,33 @@ $(SAN_BIN)/%: $$(addprefix $(SAN_OBJ)/,$$(subst .c,.o,$$(wildcard steps/$$*/*.c)
 
 # --- test helpers: small programs the suites run against libtuna ------------
 UNIT := build/unit
-$(UNIT)/parse-probe: tests/unit/parse_probe.c $(OBJ)/libtuna.a
+$(UNIT)/%-probe: tests/unit/%_probe.c $(OBJ)/libtuna.a
 	@mkdir -p $(UNIT)
 	$(CC) $(ALL_CFLAGS) -o $@ $^
+PROBES := $(UNIT)/parse-probe $(UNIT)/trace-probe
 
 # --- what users run -----------------------------------------------------------
+# Two sets (labs/deps.sh): what the labs and exercises run, and that plus
+# what the tests and benchmarks run.  Neither removes or replaces anything.
 deps:
-	./labs/deps.sh
+	./labs/deps.sh check
 
-check: deps all $(UNIT)/parse-probe
+deps-lab:
+	./labs/deps.sh lab
+
+check: deps all $(PROBES)
 	./tests/run
 
-lab: deps all
+lab: deps-lab all
 	./labs/all.sh
 
 # make exercise N=01: check the student's own work for step 01.
-exercise: all
+exercise: deps-lab all
 	./labs/exercises/run $(N)
 
 # make sanitize SUITES="test_common test_05_veth": only those suites.
 SUITES ?=
-sanitize: deps all $(UNIT)/parse-probe $(addprefix $(SAN_BIN)/,$(STEPS))
+sanitize: deps all $(PROBES) $(addprefix $(SAN_BIN)/,$(STEPS))
 	TUNA_BIN=$(CURDIR)/$(SAN_BIN) ./tests/run $(SUITES)
 
 install: all

@@ -10,7 +10,11 @@
  *   write("/sys/fs/cgroup/cpu/lab/cpu.cfs_quota_us", "20000") = 0   # echo 20000 > ...
  *   unshare(CLONE_NEWPID) = -1 EPERM (Operation not permitted)
  *
- * Call explain_call() right after the call, so it can show the result.
+ * The lines come from the calls themselves: the traced_*() wrappers of
+ * trace.h and common/nl.c's netlink decoder print them from the very
+ * arguments and bytes they pass to the kernel.  explain_call() is what they
+ * print with; a step writes only "# ..." notes (explain_note), never a
+ * second description of a call (style.md 11).
  */
 #ifndef TUNA_EXPLAIN_H
 #define TUNA_EXPLAIN_H
@@ -44,5 +48,8 @@ struct flag_name {
  */
 char *flags_to_string(char *buf, size_t size, unsigned long value,
 		      const struct flag_name *table);
+
+/* The name of VALUE (not a mask: one of an enumeration) in TABLE, or NULL. */
+const char *value_name(unsigned long value, const struct flag_name *table);
 
 #endif

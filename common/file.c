@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "explain.h"
 #include "file.h"
 #include "parse.h"
+#include "trace.h"
 
 /* The largest value tuna writes: a cgroup.subtree_control line, a uid_map. */
 #define WRITE_MAX 4096
@@ -69,30 +69,7 @@ int file_read_u64(const char *path, uint64_t *value)
 
 int file_write(const char *path, const char *text)
 {
-	size_t len = strlen(text);
-	ssize_t n;
-	int fd, err = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = errno;
-	} else {
-		n = write(fd, text, len);
-		if (n < 0)
-			err = errno;
-		else if ((size_t)n != len)
-			err = EIO; /* a kernel file takes a value whole or not at all */
-		if (close(fd) < 0 && !err)
-			err = errno;
-	}
-	if (explain_enabled) {
-		char shell[WRITE_MAX + 64];
-
-		snprintf(shell, sizeof(shell), "echo %s > %s", text, path);
-		explain_call(err ? -1 : (long)len, err, shell, "write(\"%s\", \"%s\")",
-			     path, text);
-	}
-	return -err;
+	return traced_write_file(NULL, path, text);
 }
 
 int file_writef(const char *path, const char *fmt, ...)

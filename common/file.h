@@ -24,7 +24,8 @@ int file_read_u64(const char *path, uint64_t *value);
 
 /*
  * Write TEXT to PATH in one write(2), the way `echo TEXT > PATH` does
- * (without the newline, which the kernel ignores).  0 or -errno.
+ * (without the newline, which the kernel ignores).  0 or -errno.  Traced:
+ * the same as traced_write_file(NULL, PATH, TEXT) (trace.h).
  */
 int file_write(const char *path, const char *text);
 

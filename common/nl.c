@@ -35,6 +35,15 @@
 /* The largest errno, as the kernel's include/linux/err.h defines it. */
 #define MAX_ERRNO 4095
 
+/* One message in words (nl_describe), for its --explain line. */
+#define NL_DESCRIBE_MAX 3072
+
+static const char *protocol_name(int protocol)
+{
+	return protocol == NETLINK_ROUTE ? "NETLINK_ROUTE" :
+	       protocol == NETLINK_NETFILTER ? "NETLINK_NETFILTER" : "NETLINK_?";
+}
+
 /* --- the socket --------------------------------------------------------- */
 
 int nl_open(struct nl_socket *nl, int protocol)
@@ -47,7 +56,7 @@ int nl_open(struct nl_socket *nl, int protocol)
 	nl->protocol = protocol;
 	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
 	if (nl->fd < 0)
-		return -errno;
+		goto fail;
 	/* Ask the kernel to say *why* when it refuses (NLMSGERR_ATTR_MSG). */
 	if (setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0)
 		goto fail;
@@ -59,10 +68,15 @@ int nl_open(struct nl_socket *nl, int protocol)
 	nl->portid = addr.nl_pid;
 	/* Sequence numbers start somewhere recognisable in strace output. */
 	nl->seq = (uint32_t)getpid() << 8;
+	explain_call(nl->fd, 0, NULL, "socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, %s)",
+		     protocol_name(protocol));
 	return 0;
 fail:
 	err = -errno;
-	close(nl->fd);
+	explain_call(-1, -err, NULL, "socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, %s)",
+		     protocol_name(protocol));
+	if (nl->fd >= 0)
+		close(nl->fd);
 	nl->fd = -1;
 	return err;
 }
@@ -84,11 +98,6 @@ void nl_request_init(struct nl_request *req, uint16_t type, uint16_t flags,
 	req->hdr.nlmsg_type = type;
 	req->hdr.nlmsg_flags = NLM_F_REQUEST | flags;
 	nl_put_bytes(req, header, header_len);
-}
-
-void *nl_request_header(struct nl_request *req)
-{
-	return req->data;
 }
 
 /*
@@ -139,16 +148,6 @@ int nl_put_attr(struct nl_request *req, uint16_t type, const void *data, size_t 
 		memcpy((unsigned char *)a + NLA_HDRLEN, data, len);
 	req->hdr.nlmsg_len += NLA_ALIGN(a->nla_len);
 	return 0;
-}
-
-int nl_put_u8(struct nl_request *req, uint16_t type, uint8_t value)
-{
-	return nl_put_attr(req, type, &value, sizeof(value));
-}
-
-int nl_put_u16(struct nl_request *req, uint16_t type, uint16_t value)
-{
-	return nl_put_attr(req, type, &value, sizeof(value));
 }
 
 int nl_put_u32(struct nl_request *req, uint16_t type, uint32_t value)
@@ -368,13 +367,16 @@ int nl_reply_datagram(struct nl_socket *nl, struct nl_reply *reply,
 		} else if (h->nlmsg_type == NLMSG_NOOP ||
 			   h->nlmsg_type == NLMSG_OVERRUN) {
 			/* nothing to do */
-		} else if (reply->cb && reply->result == 0) {
+		} else {
+			reply->messages++;
 			/* Keep reading after a failed callback, so the
 			 * socket holds no leftovers of this answer. */
-			int r = reply->cb(h, reply->arg);
+			if (reply->cb && reply->result == 0) {
+				int r = reply->cb(h, reply->arg);
 
-			if (r < 0)
-				reply->result = r;
+				if (r < 0)
+					reply->result = r;
+			}
 		}
 		if (step >= len)
 			break;
@@ -390,7 +392,7 @@ int nl_reply_datagram(struct nl_socket *nl, struct nl_reply *reply,
  * messages go to CB.  Returns 0 or the first error.
  */
 static int receive(struct nl_socket *nl, uint32_t first_seq, uint32_t last_seq,
-		   uint32_t expected, int dump, nl_callback cb, void *arg)
+		   uint32_t expected, int dump, nl_callback cb, void *arg, uint32_t *messages)
 {
 	union {
 		struct nlmsghdr align;
@@ -432,13 +434,31 @@ static int receive(struct nl_socket *nl, uint32_t first_seq, uint32_t last_seq,
 		if (err < 0)
 			return err;
 	}
+	if (messages)
+		*messages = reply.messages;
 	return reply.result;
+}
+
+/* The --explain line of one message sent: decoded from its bytes, with
+ * its result and the post's command.  INDENT: a member of a batch. */
+static void explain_message(const struct nl_socket *nl, const struct nlmsghdr *msg,
+			    int in_batch, long result, int err, const char *note,
+			    const char *shell)
+{
+	char words[NL_DESCRIBE_MAX];
+
+	if (!explain_enabled)
+		return;
+	nl_describe(words, sizeof(words), nl->protocol, msg, msg->nlmsg_len, in_batch);
+	explain_call(result, err, shell, "%s%s%s%s", in_batch ? "  " : "",
+		     nl->explain_tag ? nl->explain_tag : "", words, note);
 }
 
 int nl_talk(struct nl_socket *nl, struct nl_request *req, nl_callback cb, void *arg)
 {
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-	int dump = (req->hdr.nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+	int dump = (req->hdr.nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP, r;
+	uint32_t messages = 0;
 	ssize_t n;
 
 	if (req->overflow)
@@ -455,10 +475,15 @@ int nl_talk(struct nl_socket *nl, struct nl_request *req, nl_callback cb, void *
 	n = sendto(nl->fd, &req->hdr, req->hdr.nlmsg_len, 0,
 		   (struct sockaddr *)&kernel, sizeof(kernel));
 	if (n < 0)
-		return -errno;
-	if ((size_t)n != req->hdr.nlmsg_len)
-		return -EMSGSIZE;
-	return receive(nl, nl->seq, nl->seq, 1, dump, cb, arg);
+		r = -errno;
+	else if ((size_t)n != req->hdr.nlmsg_len)
+		r = -EMSGSIZE;
+	else
+		r = receive(nl, nl->seq, nl->seq, 1, dump, cb, arg, &messages);
+	/* A dump's result is how many messages it brought. */
+	explain_message(nl, &req->hdr, 0, r < 0 ? -1 : dump ? (long)messages : 0, -r, "",
+			req->shell);
+	return r;
 }
 
 const char *nl_strerror(const struct nl_socket *nl, int err)
@@ -531,18 +556,57 @@ uint32_t nl_batch_add(struct nl_socket *nl, struct nl_batch *batch, struct nl_re
 		return 0;
 	}
 	/* An ACK for each message: without it a good batch says nothing. */
+	if (batch->count == NL_BATCH_MESSAGES_MAX) {
+		batch->overflow = 1;
+		return 0;
+	}
 	req->hdr.nlmsg_flags |= NLM_F_ACK;
 	req->hdr.nlmsg_seq = ++nl->seq;
 	memcpy(batch->buf.bytes + batch->len, &req->hdr, req->hdr.nlmsg_len);
 	batch->len += req->hdr.nlmsg_len;
-	batch->count++;
+	batch->shell[batch->count++] = req->shell;
 	return nl->seq;
+}
+
+/*
+ * The batch as sent, message by message from its bytes.  The kernel
+ * answers a refused batch for the message that failed; it applied none of
+ * the others, so they show "[rolled back]".  BEGIN and END answer only when
+ * they are what failed.
+ */
+static void explain_batch(const struct nl_socket *nl, const struct nl_batch *batch, int r)
+{
+	size_t offset = 0;
+	uint32_t index = 0;
+
+	while (offset + NLMSG_HDRLEN <= batch->len) {
+		const struct nlmsghdr *h = (const void *)(batch->buf.bytes + offset);
+		int marker = h->nlmsg_type == NFNL_MSG_BATCH_BEGIN ||
+			     h->nlmsg_type == NFNL_MSG_BATCH_END;
+		int failed = r < 0 && h->nlmsg_seq == nl->error_seq;
+		const char *shell = marker ? NULL : batch->shell[index++];
+
+		if (failed) {
+			explain_message(nl, h, 1, -1, -r, "", shell);
+		} else if (marker) {
+			char words[NL_DESCRIBE_MAX];
+
+			nl_describe(words, sizeof(words), nl->protocol, h, h->nlmsg_len, 1);
+			explain_note("  %s%s", nl->explain_tag ? nl->explain_tag : "", words);
+		} else {
+			explain_message(nl, h, 1, 0, 0, r < 0 ? " [rolled back]" : "", shell);
+		}
+		if (h->nlmsg_len < NLMSG_HDRLEN)
+			break;
+		offset += NLMSG_ALIGN(h->nlmsg_len);
+	}
 }
 
 int nl_batch_commit(struct nl_socket *nl, struct nl_batch *batch)
 {
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	ssize_t n;
+	int r;
 
 	batch_put_marker(nl, batch, NFNL_MSG_BATCH_END);
 	if (batch->overflow)
@@ -554,10 +618,15 @@ int nl_batch_commit(struct nl_socket *nl, struct nl_batch *batch)
 	/* One datagram: the kernel applies it as one transaction. */
 	n = sendto(nl->fd, batch->buf.bytes, batch->len, 0,
 		   (struct sockaddr *)&kernel, sizeof(kernel));
+	explain_call(n, n < 0 ? errno : 0, NULL, "sendmsg(%s, batch of %u message%s, %zu bytes)",
+		     protocol_name(nl->protocol), batch->count, batch->count == 1 ? "" : "s",
+		     batch->len);
 	if (n < 0)
-		return -errno;
-	if ((size_t)n != batch->len)
-		return -EMSGSIZE;
-	/* BEGIN and END answer only if refused; each message always does. */
-	return receive(nl, batch->first_seq, nl->seq, batch->count, 0, NULL, NULL);
+		r = -errno;
+	else if ((size_t)n != batch->len)
+		r = -EMSGSIZE;
+	else  /* BEGIN and END answer only if refused; each message always does. */
+		r = receive(nl, batch->first_seq, nl->seq, batch->count, 0, NULL, NULL, NULL);
+	explain_batch(nl, batch, r);
+	return r;
 }

@@ -16,6 +16,14 @@
  *   - NETLINK_EXT_ACK is on, and the kernel's own text for an error is
  *     kept (nl_strerror) so the step can print it.
  *
+ * With --explain, every message sent is printed decoded from its bytes
+ * (nl_describe), with its result and the post's command (req->shell):
+ *
+ *   RTM_NEWADDR(NLM_F_REQUEST|NLM_F_ACK|NLM_F_CREATE|NLM_F_EXCL) family=AF_INET
+ *     prefixlen=16 index=7 local=172.17.0.1 address=172.17.0.1 = 0   # ip addr add ...
+ *
+ * so a step never writes a description of a message of its own.
+ *
  * Like all of common/, these functions return 0 or -errno and never exit.
  */
 #ifndef TUNA_NL_H
@@ -32,6 +40,11 @@
 #define NL_BATCH_MAX 4096
 /* The kernel's extended-ack text, e.g. "ipv4: Address already assigned". */
 #define NL_ERROR_TEXT_MAX 256
+/* Messages between BATCH_BEGIN and BATCH_END, at most. */
+#define NL_BATCH_MESSAGES_MAX 16
+
+/* The nf_tables message types carry the subsystem in the high byte. */
+#define NFT_TYPE(msg) ((uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (msg)))
 
 struct nl_socket {
 	int fd;
@@ -42,6 +55,9 @@ struct nl_socket {
 	uint32_t error_seq;         /* which message it answered */
 	uint32_t error_offset;      /* NLMSGERR_ATTR_OFFS, 0 if none */
 	char error_text[NL_ERROR_TEXT_MAX]; /* NLMSGERR_ATTR_MSG, "" if none */
+	/* Printed before each of its --explain lines, e.g. "[container] " for
+	 * a socket made in another network namespace; NULL for none. */
+	const char *explain_tag;
 };
 
 /*
@@ -54,6 +70,9 @@ struct nl_request {
 	struct nlmsghdr hdr;
 	unsigned char data[NL_REQUEST_MAX];
 	int overflow;
+	/* The post's command for the same thing, the comment of its --explain
+	 * line ("ip link add ..."), or NULL: set it after nl_request_init. */
+	const char *shell;
 };
 
 /* Called for every message of a reply or dump that is not an ACK or DONE. */
@@ -61,7 +80,8 @@ typedef int (*nl_callback)(const struct nlmsghdr *msg, void *arg);
 
 /* --- the socket --------------------------------------------------------- */
 
-/* socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, PROTOCOL), extended ACKs on, bound. */
+/* socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, PROTOCOL), extended ACKs on,
+ * bound.  Traced: the socket(2) line. */
 int nl_open(struct nl_socket *nl, int protocol);
 void nl_close(struct nl_socket *nl);
 
@@ -72,17 +92,12 @@ void nl_close(struct nl_socket *nl);
 void nl_request_init(struct nl_request *req, uint16_t type, uint16_t flags,
 		     const void *header, size_t header_len);
 
-/* The family header just after nlmsghdr, to fill in after init. */
-void *nl_request_header(struct nl_request *req);
-
 /* Append raw bytes (zeroes if DATA is NULL), padded to 4: the
  * ifinfomsg that starts VETH_INFO_PEER. */
 int nl_put_bytes(struct nl_request *req, const void *data, size_t len);
 
 /* Attributes.  Each returns 0 or -EMSGSIZE (and sets req->overflow). */
 int nl_put_attr(struct nl_request *req, uint16_t type, const void *data, size_t len);
-int nl_put_u8(struct nl_request *req, uint16_t type, uint8_t value);
-int nl_put_u16(struct nl_request *req, uint16_t type, uint16_t value);
 int nl_put_u32(struct nl_request *req, uint16_t type, uint32_t value);
 /* nf_tables integers are big-endian ("network order"), rtnetlink's are not. */
 int nl_put_be32(struct nl_request *req, uint16_t type, uint32_t value);
@@ -102,7 +117,8 @@ void nl_nest_end(struct nl_request *req, struct nlattr *nest);
  * be NULL.  A CB that returns < 0 stops the loop with that value.
  *
  * Returns 0, or -errno: the kernel's (NLMSG_ERROR) with nl->error_text
- * filled in when it gave one, or the socket's.
+ * filled in when it gave one, or the socket's.  Traced: the request
+ * decoded, "= 0" or the error, for a dump "= N" messages received.
  */
 int nl_talk(struct nl_socket *nl, struct nl_request *req, nl_callback cb, void *arg);
 
@@ -117,6 +133,7 @@ struct nl_reply {
 	uint32_t expected;              /* ACKs (or errors) still to come */
 	int done;                       /* NLMSG_DONE or an error seen */
 	int result;                     /* 0, or the first error (-errno) */
+	uint32_t messages;              /* other than ACK/DONE: a dump's entries */
 	nl_callback cb;                 /* for every other message */
 	void *arg;
 };
@@ -129,6 +146,22 @@ int nl_reply_datagram(struct nl_socket *nl, struct nl_reply *reply,
 /* "File exists" or "File exists (kernel: ipv4: Address already assigned)",
  * for an ERR (negative) that nl_talk or nl_batch_commit returned. */
 const char *nl_strerror(const struct nl_socket *nl, int err);
+
+/*
+ * One message of PROTOCOL (NETLINK_ROUTE or NETLINK_NETFILTER) in words,
+ * from its first LEN bytes, into BUF (always NUL-terminated): its type and
+ * flags by name, [seq=N when SHOW_SEQ,] the family header's fields, then
+ * its attributes by name, nests in braces, nf_tables expressions as nft
+ * --debug=netlink shows them.  Any bytes at all are safe to describe
+ * (tests/fuzz).  Returns BUF.
+ *
+ *   RTM_NEWLINK(NLM_F_REQUEST|NLM_F_ACK|NLM_F_CREATE|NLM_F_EXCL) ifname="h42"
+ *     linkinfo={kind="veth" data={peer={ifname="c42" net_ns_fd=5}}}
+ *   NFT_MSG_NEWRULE(...) family=ip table="tuna" chain="postrouting"
+ *     expressions=[payload load 2b @ network header + 12 => reg 1, cmp eq reg 1 0xac11, counter, masq]
+ */
+char *nl_describe(char *buf, size_t size, int protocol, const void *message, size_t len,
+		  int show_seq);
 
 /*
  * The NLM_F_* names in FLAGS, for --explain.  The bits above 0x80 mean
@@ -184,6 +217,7 @@ struct nl_batch {
 	uint32_t first_seq;     /* BATCH_BEGIN's */
 	uint32_t count;         /* messages between BEGIN and END */
 	int overflow;
+	const char *shell[NL_BATCH_MESSAGES_MAX];   /* each message's req->shell */
 };
 
 void nl_batch_begin(struct nl_socket *nl, struct nl_batch *batch);
@@ -191,7 +225,9 @@ void nl_batch_begin(struct nl_socket *nl, struct nl_batch *batch);
  * (so a step can tell which message an error was about), 0 on overflow. */
 uint32_t nl_batch_add(struct nl_socket *nl, struct nl_batch *batch, struct nl_request *req);
 /* Close with BATCH_END, send, read one answer per message.  Returns 0, or
- * the first error (-errno) with nl->error_seq naming its message. */
+ * the first error (-errno) with nl->error_seq naming its message.  Traced:
+ * the sendmsg(2), then every message of the batch decoded, each with its
+ * answer; after a refusal the others show "[rolled back]". */
 int nl_batch_commit(struct nl_socket *nl, struct nl_batch *batch);
 
 #endif

@@ -11,7 +11,6 @@
 #include "parse.h"
 
 #define IFNAME_MAX 15           /* IFNAMSIZ (16) less the NUL */
-#define PID_MAX_LIMIT 4194304   /* include/linux/threads.h, 64-bit */
 
 /*
  * Read the decimal digits at *s into *value, advancing *s past them.

@@ -53,7 +53,13 @@ int ipv4_has_host_bits(struct in_addr addr, unsigned prefix_len);
  */
 int parse_ifname(const char *s);
 
-/* A process ID: 1 .. 4194304 (PID_MAX_LIMIT on 64-bit). */
+/*
+ * The largest PID the kernel hands out, and the largest pids.max: 4194304
+ * on 64-bit (PID_MAX_LIMIT, include/linux/threads.h; not in the UAPI).
+ */
+#define PID_MAX_LIMIT 4194304
+
+/* A process ID: 1 .. PID_MAX_LIMIT. */
 int parse_pid(const char *s, pid_t *pid);
 
 #endif

@@ -3,8 +3,10 @@
  *
  *   errors.h   die(), hint(), exit statuses, the undo stack
  *   explain.h  the -x/--explain trace
+ *   trace.h    the calls the steps make, each tracing itself
  *   parse.h    sizes, percentages, durations, IPv4 CIDR, interface names, PIDs
  *   file.h     small files in /proc, /sys and cgroupfs
+ *   mountinfo.h the mounts of this mount namespace (/proc/self/mountinfo)
  *   json.h     --json output
  *   syscalls.h calls glibc lacks
  *
@@ -17,8 +19,10 @@
 #include "explain.h"
 #include "file.h"
 #include "json.h"
+#include "mountinfo.h"
 #include "parse.h"
 #include "syscalls.h"
+#include "trace.h"
 
 /* Printed by every step's --version. */
 #define TUNA_VERSION "0.1.0"

@@ -12,6 +12,11 @@ lab_steps() {
     step 1 "A root file system: busybox and its applet links"
     mkdir -p "$root/bin"
     cp /bin/busybox "$root/bin/busybox"
+    # Debian's busybox package is linked dynamically (busybox-static is not):
+    # its loader and libraries then come along, at the paths ld.so looks in.
+    for lib in $(ldd /bin/busybox 2>/dev/null | grep -o '/[^ ]*'); do
+        cp --parents -L "$lib" "$root"
+    done
     for applet in $("$root/bin/busybox" --list); do
         [ "$applet" = busybox ] && continue
         ln -sf busybox "$root/bin/$applet"

@@ -191,6 +191,8 @@ limits_are() {
 
 # --- showing --------------------------------------------------------------------
 
+# step N TITLE [LESSON]: a step's banner.  LESSON (such as 03-zfs-image)
+# names the lesson the step comes from: docs/LESSON.md.
 step() {
     # The lab's parent shell was killed (SIGKILL cannot be trapped): stop
     # here rather than build more of a world nobody will tear down.
@@ -205,6 +207,9 @@ step() {
     echo
     echo "=============================================================================="
     echo " Step $1. $2"
+    if [ -n "${3:-}" ]; then
+        echo " Lesson ${3%%-*}: docs/$3.md"
+    fi
     echo "=============================================================================="
 }
 
@@ -266,6 +271,68 @@ check() {
 # arith EXPRESSION: true when the arithmetic expression holds, for check.
 arith() {
     (($1))
+}
+
+# --- pictures ---------------------------------------------------------------------
+
+BOX_WIDTH=60   # inside width of a box, in characters
+
+# box_top TITLE, box_line TEXT, box_bottom, box_link TEXT: a box drawn in
+# plain ASCII, one call per line, so a picture reads in any terminal.
+box_top() {
+    local rule
+    rule=$(printf '%*s' $((BOX_WIDTH - ${#1} - 3)) '' | tr ' ' -)
+    printf '  +- %s %s+\n' "$1" "$rule"
+}
+box_line() {
+    printf '  |  %-*s|\n' $((BOX_WIDTH - 2)) "$1"
+}
+box_bottom() {
+    printf '  +%s+\n' "$(printf '%*s' "$BOX_WIDTH" '' | tr ' ' -)"
+}
+box_link() {
+    printf '  %*s|  %s\n' $((BOX_WIDTH / 2)) '' "$1"
+}
+
+# bar PERCENT-TENTHS LIMIT-PERCENT: a text bar, one '#' per 2 percent, a '|'
+# where the limit is; 25 characters wide (50%), '>' when the share is above.
+bar() {
+    local tenths=$1 limit=$2 i chart='' n
+    n=$(( (tenths + 10) / 20 ))
+    for i in $(seq 25); do
+        if [ "$i" -le "$n" ]; then chart="$chart#"
+        elif [ "$i" = $((limit / 2)) ]; then chart="$chart|"
+        else chart="$chart."
+        fi
+    done
+    [ "$n" -gt 25 ] && chart="$chart>"
+    printf '%s' "$chart"
+}
+
+# cgroup_cpu_usage_file GROUP: the file whose counter is the group's CPU time,
+# and its unit: "FILE usage_usec" (v2 cpu.stat, microseconds) or "FILE ns"
+# (v1 cpuacct.usage, nanoseconds), wherever the hierarchy is mounted
+# (labs/cgroupfs.sh).
+cgroup_cpu_usage_file() {
+    local dir
+    dir=$(cgroup_dir cpuacct "$1")
+    if [ -f "$dir/cpuacct.usage" ]; then
+        echo "$dir/cpuacct.usage ns"
+    elif grep -qs '^usage_usec ' "$dir/cpu.stat"; then
+        echo "$dir/cpu.stat usage_usec"
+    else
+        return 1
+    fi
+}
+
+# cpu_usage_us_in FILE UNIT: that counter, in microseconds (one read, for a
+# chart sampled each second; cgroup_cpu_usage_us GROUP finds the file too).
+cpu_usage_us_in() {
+    if [ "$2" = usage_usec ]; then
+        awk '$1 == "usage_usec" {print $2}' "$1"
+    else
+        echo $(( $(cat "$1") / 1000 ))
+    fi
 }
 
 lab_finish() {

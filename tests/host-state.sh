@@ -3,7 +3,7 @@
 # labs promise to leave alone, in a form that can be diffed before and after:
 # the machine's own network namespace (links, addresses, routes, rules,
 # nftables ruleset, ip_forward, named namespaces), the mount table, loop
-# devices, the cgroup tree and the zfs-fuse daemon.
+# devices, the cgroup tree, the zfs-fuse daemon and OpenZFS's pools.
 set -u
 
 section() { printf '## %s\n' "$1"; }
@@ -25,8 +25,13 @@ nft list ruleset 2>&1
 section ip_forward
 cat /proc/sys/net/ipv4/ip_forward
 section mounts
-# Mount point and what is mounted there (the IDs may be reused).
-sed 's/^[0-9]* [0-9]* [0-9:]* [^ ]* \([^ ]*\) .* - /\1 /' /proc/self/mountinfo | sort
+# Mount point and what is mounted there (the IDs may be reused).  Left out:
+# /run/netns itself, which iproute2 bind-mounts onto itself (a tmpfs where
+# /run is one) at the first `ip netns add` and never unmounts; the
+# namespaces' own /run/netns/NAME mounts stay in, and `ip netns list` above
+# names any left behind.
+sed 's/^[0-9]* [0-9]* [0-9:]* [^ ]* \([^ ]*\) .* - /\1 /' /proc/self/mountinfo |
+    grep -v '^/run/netns ' | sort
 section loop
 for f in /sys/block/loop*/loop/backing_file; do
     [ -e "$f" ] && echo "${f#/sys/block/}: $(cat "$f")"
@@ -37,6 +42,12 @@ section cgroups
 find /sys/fs/cgroup -mindepth 1 -type d -not -path '*/process_api/*' \
     -not -path '*/process_api' 2>/dev/null | sort
 section daemons
-# A zombie (exited, not yet reaped by init) has stopped.
+# A zombie (exited, not yet reaped by init) has stopped.  Where the kernel
+# has OpenZFS no daemon should ever run: tuna never starts zfs-fuse there.
 pgrep -x -r D,R,S,T zfs-fuse >/dev/null && echo "zfs-fuse running" || echo "zfs-fuse not running"
+section zpools
+# OpenZFS answers without a daemon: its pools are part of the machine.
+if [ -e /dev/zfs ] && command -v zpool >/dev/null 2>&1; then
+    zpool list -H -o name 2>&1 | sort
+fi
 exit 0

@@ -69,6 +69,42 @@ require_feature() {
     "$@" >/dev/null 2>&1 || skip_test "this machine lacks $what"
 }
 
+# --- ZFS --------------------------------------------------------------------
+# Where the kernel has OpenZFS (/dev/zfs), zpool and zfs talk to it and no
+# daemon is involved.  Elsewhere Debian's zfs-fuse serves them from a daemon
+# that only 03-zfs-image starts and stops; a suite never does, and where
+# OpenZFS is present nothing ever starts one.
+
+# zfs_kind: what the zfs backend would use here: openzfs, zfs-fuse or none
+# (the same order as 03-zfs-image's backend-zfs.c).
+zfs_kind() {
+    if ! command -v zpool >/dev/null 2>&1 || ! command -v zfs >/dev/null 2>&1; then
+        echo none
+    elif [ -e /dev/zfs ]; then
+        echo openzfs
+    elif command -v zfs-fuse >/dev/null 2>&1 && [ -e /dev/fuse ]; then
+        echo zfs-fuse
+    else
+        echo none
+    fi
+}
+
+# require_zfs: skip unless the zfs backend works here, on either kind.
+require_zfs() {
+    [ "$(zfs_kind)" != none ] ||
+        skip_test "requires ZFS: OpenZFS (zfsutils-linux and the kernel's zfs module) or zfs-fuse; make deps installs the one that fits"
+}
+
+# zfs_answers: zpool and zfs can be asked now without starting anything:
+# OpenZFS, or a zfs-fuse daemon that is already running.
+zfs_answers() {
+    case "$(zfs_kind)" in
+    openzfs) return 0 ;;
+    zfs-fuse) pgrep -x zfs-fuse >/dev/null ;;
+    *) return 1 ;;
+    esac
+}
+
 # --- cleanup ----------------------------------------------------------------
 
 # on_cleanup CMD [ARGS...]: run at tearDown, newest first; errors ignored.

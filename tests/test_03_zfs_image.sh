@@ -25,20 +25,15 @@ STORE=""                # set by new_store
 
 # --- helpers ------------------------------------------------------------------
 
-# openzfs: the kernel has OpenZFS (its module made /dev/zfs), so zpool and
-# zfs talk to it; else ZFS is zfs-fuse's, in a daemon.
-openzfs() { [ -e /dev/zfs ]; }
+# openzfs: the zfs backend uses OpenZFS here (zfs_kind: tests/lib.sh), so
+# zpool and zfs talk to the kernel; else ZFS is zfs-fuse's, in a daemon.
+openzfs() { [ "$(zfs_kind)" = openzfs ]; }
 
 # fs_available FS: the kernel has FS, or has its module to load at the
 # first mount (mount(2) asks for "fs-FS" itself; a stock kernel builds btrfs
 # and overlay as modules).
 fs_available() {
     grep -qw "$1" /proc/filesystems || modprobe -n -q "$1" 2>/dev/null
-}
-
-# zfs_ready: zpool and zfs, and ZFS to talk to: OpenZFS, or zfs-fuse to start.
-zfs_ready() {
-    command -v zpool >/dev/null && { openzfs || command -v zfs-fuse >/dev/null; }
 }
 
 # zfs_fuse_alive: "yes" if a zfs-fuse process (not a zombie) exists.
@@ -79,8 +74,7 @@ suite_teardown() {
 requirements() {
     require_root || return 1
     case $1 in
-    zfs) require_command zpool "zfsutils-linux, or zfs-fuse" &&
-        { openzfs || require_command zfs-fuse; } ;;
+    zfs) require_zfs ;;
     btrfs) require_command mkfs.btrfs btrfs-progs &&
         require_feature "btrfs (built in or as a module)" fs_available btrfs &&
         require_feature "loop devices" test -e /dev/loop-control ;;
@@ -392,7 +386,7 @@ test_default_backend_is_the_first_that_works() {
     requirements overlay || return 0
     store=$TEST_TMP/default-store
     want=overlay
-    if zfs_ready; then
+    if [ "$(zfs_kind)" != none ]; then
         want=zfs
     elif command -v mkfs.btrfs >/dev/null; then
         want=btrfs
@@ -421,7 +415,7 @@ test_bad_input_exits_2_and_changes_nothing() {
     assert_one_line_failure 2 "$TOOL" --backend ext4 --store "$s" pool create
     assert_one_line_failure 2 "$TOOL" --store "$s" pool create --size 0
     assert_one_line_failure 2 "$TOOL" --store "$s" pool create --size 12Q
-    if zfs_ready; then
+    if [ "$(zfs_kind)" != none ]; then
         # below zfs's 64M minimum vdev (SPA_MINDEVSIZE)
         assert_one_line_failure 2 "$TOOL" --backend zfs --store "$s" pool create --size 1M
     fi

@@ -180,6 +180,11 @@ test_explain_shows_the_batch_and_the_posts_commands() {
     assertTrue "the nft equivalent" \
         "grep -q 'NFT_MSG_NEWRULE(.*NLM_F_ACK.*= 0 .*# nft add rule ip tuna postrouting ip saddr 172.17.0.0/16 counter masquerade' '$TEST_TMP/err'"
     assertEquals "three acked messages" 3 "$(grep -c '^  NFT_MSG_NEW.* = 0 ' "$TEST_TMP/err")"
+    # Decoded from the bytes sent: a /16 loads two bytes and needs no mask.
+    assertTrue "the rule's expressions, as nft --debug=netlink: $(grep NEWRULE "$TEST_TMP/err")" \
+        "grep -qF 'expressions=[payload load 2b @ network header + 12 => reg 1, cmp eq reg 1 0xac11, counter, masq] = 0' '$TEST_TMP/err'"
+    assertTrue "the chain's hook nest" \
+        "grep -qF 'hook={hooknum=NF_INET_POST_ROUTING priority=100} policy=NF_ACCEPT type=\"nat\" = 0' '$TEST_TMP/err'"
 }
 
 # --- refusals -----------------------------------------------------------------

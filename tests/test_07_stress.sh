@@ -136,7 +136,11 @@ test_quiet_prints_nothing_on_success() {
 test_explain_traces_each_fork() {
     "$STRESS" -x -c 2 -t 200ms >"$TEST_TMP/out" 2>"$TEST_TMP/err"
     assertEquals "one fork() line per hog: $(cat "$TEST_TMP/err")" 2 \
-        "$(grep -c '^fork() \[cpu hog\] = [0-9]*' "$TEST_TMP/err")"
+        "$(grep -c '^fork() = [0-9]*   # stress -c: one worker per hog$' "$TEST_TMP/err")"
+    # At the timeout each worker is killed and reaped: the kernel's answers.
+    assertEquals "one kill per hog" 2 "$(grep -c '^kill([0-9]*, SIGKILL) = 0$' "$TEST_TMP/err")"
+    assertEquals "each reaped, killed by SIGKILL" 2 \
+        "$(grep -c '^wait4([0-9]*, \[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}\], 0, {...}) = [0-9]*$' "$TEST_TMP/err")"
 }
 
 test_bad_input_exits_2_with_one_line() {

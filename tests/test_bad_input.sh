@@ -62,7 +62,7 @@ state_snapshot() {
             ;;
         03-*)
             echo "## zfs datasets"
-            if command -v zfs >/dev/null && pgrep -x zfs-fuse >/dev/null; then
+            if zfs_answers; then
                 timeout 10 zfs list -H -o name 2>/dev/null | grep -e "$TAG"
             fi
             ;;

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # tests/test_common.sh - libtuna's parsers: every kind of bad input refused,
-# every documented form accepted with the right value.
+# every documented form accepted with the right value; the traced calls of
+# common/trace.h: each does the call (checked in /proc, not in the trace)
+# and prints it decoded from its own arguments; the error path and the
+# undo entries of common/errors.c.
 # shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 
 PROBE=${TUNA_PARSE_PROBE:-$TUNA_ROOT/build/unit/parse-probe}
+TRACE=${TUNA_TRACE_PROBE:-$TUNA_ROOT/build/unit/trace-probe}
 
 # expect KIND INPUT OUTPUT: the parser prints OUTPUT (a value, or EINVAL /
 # ERANGE for a refusal).
@@ -16,6 +20,12 @@ expect() {
 
 before_each() {
     [ -x "$PROBE" ] || fail "$PROBE missing: run make build/unit/parse-probe"
+    [ -x "$TRACE" ] || fail "$TRACE missing: run make build/unit/trace-probe"
+}
+
+# trace WHAT ARGS...: run the trace probe; its trace in $TEST_TMP/err.
+trace() {
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$TRACE" "$@"
 }
 
 test_size_accepts_bytes_and_binary_suffixes() {
@@ -138,6 +148,123 @@ test_pid_is_positive_and_below_pid_max_limit() {
     expect pid -1 EINVAL
     expect pid '' EINVAL
     expect pid 12x EINVAL
+}
+
+# --- common/trace.h -----------------------------------------------------------
+
+test_traced_mount_of_a_tmpfs_is_decoded_from_its_arguments() {
+    require_root || return 0
+    require_command unshare util-linux || return 0
+    local dir=$TEST_TMP/mnt
+    mkdir "$dir"
+    # A private mount namespace: the tmpfs dies with it, the host never sees it.
+    # 6 = MS_NOSUID|MS_NODEV.  The mount is read back from mountinfo.
+    # shellcheck disable=SC2016  # the inner shell's $1 $2
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" unshare --mount --propagation private \
+        sh -c '"$1" mount tuna-probe "$2" tmpfs 6 size=1m,mode=0750 &&
+               grep " $2 " /proc/self/mountinfo' sh "$TRACE" "$dir"
+    assertEquals "probe: $(cat "$TEST_TMP/err")" 0 "$RC"
+    assertEquals "the line shows the call as made" \
+        "mount(\"tuna-probe\", \"$dir\", \"tmpfs\", MS_NOSUID|MS_NODEV, \"size=1m,mode=0750\") = 0   # mount -t tmpfs" \
+        "$(cat "$TEST_TMP/err")"
+    assertTrue "mountinfo has the tmpfs, nosuid,nodev: $(cat "$TEST_TMP/out")" \
+        "grep -Eq ' $dir rw,nosuid,nodev[, ].* - tmpfs tuna-probe rw,size=1024k,mode=750' '$TEST_TMP/out'"
+    assertFalse "not in the host's mount table" "grep -q ' $dir ' /proc/self/mountinfo"
+}
+
+test_traced_call_that_fails_shows_minus_one_and_the_errno_name() {
+    trace rmdir "$TEST_TMP/missing"
+    assertEquals "returns -ENOENT" "= -2" "$(cat "$TEST_TMP/out")"
+    assertEquals "ENOENT line" \
+        "rmdir(\"$TEST_TMP/missing\") = -1 ENOENT (No such file or directory)   # rmdir" \
+        "$(cat "$TEST_TMP/err")"
+    require_root || return 0
+    require_command setpriv util-linux || return 0
+    mkdir "$TEST_TMP/mnt"
+    chmod 0711 "$TEST_TMP"   # nobody may reach the target, so EPERM is mount's own
+    # As nobody, without CAP_SYS_ADMIN, mount(2) is refused.
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" setpriv --reuid=65534 --regid=65534 \
+        --clear-groups "$TRACE" mount none "$TEST_TMP/mnt" tmpfs 0 size=1m
+    assertEquals "exit 1 for -EPERM" 1 "$RC"
+    assertEquals "EPERM line, the flags 0 shown as 0" \
+        "mount(\"none\", \"$TEST_TMP/mnt\", \"tmpfs\", 0, \"size=1m\") = -1 EPERM (Operation not permitted)   # mount -t tmpfs" \
+        "$(cat "$TEST_TMP/err")"
+    assertFalse "nothing mounted" "grep -q ' $TEST_TMP/mnt ' /proc/self/mountinfo"
+}
+
+test_traced_write_file_is_one_write_shown_as_echo() {
+    require_root || return 0
+    require_command unshare util-linux || return 0
+    # A kernel file of a private UTS namespace: the host's name is untouched.
+    # shellcheck disable=SC2016  # the inner shell's $1
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" unshare --uts \
+        sh -c '"$1" write /proc/sys/kernel/hostname tuna-probe && uname -n' sh "$TRACE"
+    assertEquals "probe: $(cat "$TEST_TMP/err")" 0 "$RC"
+    assertEquals "the write, its length, the post's echo" \
+        'write("/proc/sys/kernel/hostname", "tuna-probe") = 10   # echo tuna-probe > /proc/sys/kernel/hostname' \
+        "$(cat "$TEST_TMP/err")"
+    assertEquals "uname(2) inside sees it" "tuna-probe" "$(sed -n 2p "$TEST_TMP/out")"
+    assertNotEquals "the host's name is not it" "tuna-probe" "$(uname -n)"
+}
+
+test_traced_run_returns_the_status_128_plus_signal_or_minus_enoent() {
+    trace run sh -c 'exit 3'
+    assertEquals "exit status 3" "status 3" "$(sed -n 1p "$TEST_TMP/out")"
+    assertTrue "argv shown: $(cat "$TEST_TMP/err")" \
+        "grep -Eq '^run\(\"/[a-z/]*/sh\", \[\"sh\", \"-c\", \"exit 3\"\]\) = 3   # the command\$' '$TEST_TMP/err'"
+    # shellcheck disable=SC2016  # $$ is the child shell's
+    trace run sh -c 'kill -KILL $$'
+    assertEquals "128 + SIGKILL" "status 137" "$(sed -n 1p "$TEST_TMP/out")"
+    trace run tuna-no-such-command
+    assertEquals "-ENOENT, not 127" "status -2" "$(sed -n 1p "$TEST_TMP/out")"
+    assertTrue "ENOENT line: $(cat "$TEST_TMP/err")" \
+        "grep -q '= -1 ENOENT (No such file or directory)   # the command\$' '$TEST_TMP/err'"
+    # The command's stdout is not ours: a step stays silent on success.
+    trace run echo chatter
+    assertFalse "stdout thrown away" "grep -q chatter '$TEST_TMP/out'"
+}
+
+test_traced_ioctl_names_the_request_and_decodes_its_argument() {
+    printf 'hello' >"$TEST_TMP/five"
+    trace ioctl-fionread "$TEST_TMP/five"
+    assertTrue "FIONREAD by name, fd by path, the 5 bytes the kernel counted: $(cat "$TEST_TMP/err")" \
+        "grep -qx 'ioctl([0-9]*<$TEST_TMP/five>, FIONREAD, \[5\]) = 0' '$TEST_TMP/err'"
+}
+
+test_exit_status_from_wait_is_the_shells_128_plus_signal() {
+    trace wait-status 9
+    assertEquals "SIGKILL" "exit 137" "$(sed -n 1p "$TEST_TMP/out")"
+    assertTrue "wait status decoded as strace does: $(cat "$TEST_TMP/err")" \
+        "grep -q '^wait4([0-9]*, \[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}\], 0, NULL) = [0-9]*\$' '$TEST_TMP/err'"
+    trace wait-status 15
+    assertEquals "SIGTERM" "exit 143" "$(sed -n 1p "$TEST_TMP/out")"
+}
+
+# --- common/errors.c -----------------------------------------------------------
+
+test_die_hint_undoes_with_entries_that_own_their_paths() {
+    local dir=$TEST_TMP/made
+    trace undo-then-die "$dir" "$dir/file"
+    assertEquals "exit 1" 1 "$RC"
+    assertEquals "message with strerror, then the hint" \
+        "trace-probe: probe failing on purpose: File exists
+hint: the probe's hint" "$(grep -v '^[a-z0-9]*(' "$TEST_TMP/err")"
+    # The probe wiped its own copies of the paths before dying.
+    assertEquals "undo ran newest first, from the entries' copies" \
+        "unlink(\"$dir/file\") = 0   # undo
+rmdir(\"$dir\") = 0   # undo" "$(grep '# undo$' "$TEST_TMP/err")"
+    assertFalse "the directory is gone" "[ -e '$dir' ]"
+}
+
+test_die_status_exits_with_its_status_and_one_message_line() {
+    trace die-status 127 2
+    assertEquals "the status given" 127 "$RC"
+    assertEquals "message, strerror(2), hint" \
+        "trace-probe: probe dies with 127: No such file or directory
+hint: a hint" "$(cat "$TEST_TMP/err")"
+    trace die-status 126 0
+    assertEquals "err 0: no strerror" "trace-probe: probe dies with 126" \
+        "$(sed -n 1p "$TEST_TMP/err")"
 }
 
 # shellcheck disable=SC1090

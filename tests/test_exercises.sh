@@ -386,16 +386,15 @@ test_03_a_copied_clone_fails_and_says_it_is_not_a_snapshot() {
         assert_exercise_fails_saying 03 "is a plain directory, not a snapshot"
 }
 
-# require_zfs: zpool and zfs, and ZFS to talk to: OpenZFS in the kernel
-# (/dev/zfs: nothing to start, and no zfs-fuse is ever started beside it),
-# else a zfs-fuse daemon: the one running, or one started here and stopped
-# at tearDown (zfs-fuse's own --pidfile, as its init script runs it).
-require_zfs() {
+# require_zfs_up: root, ZFS of either kind (require_zfs, tests/lib.sh), and
+# one that answers: OpenZFS in the kernel (nothing to start, and no zfs-fuse
+# is ever started beside it), a zfs-fuse daemon that runs, or one started
+# here (with its own --pidfile, as its init script runs it) and stopped at
+# tearDown.
+require_zfs_up() {
     require_root || return 1
-    require_command zpool "zfsutils-linux, or zfs-fuse" || return 1
-    [ -e /dev/zfs ] && return 0
-    require_command zfs-fuse || return 1
-    zpool list >/dev/null 2>&1 && return 0
+    require_zfs || return 1
+    zfs_answers && return 0
     zfs-fuse --pidfile "$TEST_TMP/zfs-fuse.pid" --no-kstat-mount || return 1
     on_cleanup stop_zfs_fuse "$TEST_TMP/zfs-fuse.pid"
     wait_until zpool list >/dev/null || fail "zfs-fuse did not answer"
@@ -434,7 +433,7 @@ make_zfs_image() {
 }
 
 test_03_passes_with_a_zfs_snapshot_and_clone() {
-    require_zfs || return 0
+    require_zfs_up || return 0
     make_zfs_image || fail "the zfs sandbox"
     zfs clone "$POOL/images/myImage@v1.0" "$POOL/containers/myContainer" || fail "zfs clone"
     EX_IMAGE=$ZROOT/images/myImage EX_CLONE=$ZROOT/containers/myContainer \
@@ -445,7 +444,7 @@ test_03_passes_with_a_zfs_snapshot_and_clone() {
 }
 
 test_03_a_zfs_copy_instead_of_a_clone_fails_and_says_it_has_no_origin() {
-    require_zfs || return 0
+    require_zfs_up || return 0
     make_zfs_image || fail "the zfs sandbox"
     if ! { zfs create "$POOL/containers/myContainer" &&
         cp -a "$ZROOT/images/myImage/." "$ZROOT/containers/myContainer/"; }; then

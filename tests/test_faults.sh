@@ -41,7 +41,7 @@ leftovers() {
     [ -e "/var/lib/tuna/tuna-$name.img" ] && echo "file /var/lib/tuna/tuna-$name.img"
     [ -e "/var/lib/tuna/$name" ] && echo "dir /var/lib/tuna/$name"
     [ -e "/run/tuna/$name" ] && echo "dir /run/tuna/$name"
-    if command -v zpool >/dev/null && pgrep -x zfs-fuse >/dev/null; then
+    if zfs_answers; then
         zpool list -H -o name 2>/dev/null | grep -x "tuna-$name" | sed 's/^/pool /'
     fi
     return 0
@@ -171,7 +171,7 @@ run_two_labs_at_once() {
 
 test_a_zfs_lab_and_an_overlay_lab_at_once_do_not_interfere() {
     require_root || return 0
-    require_command zpool zfs-fuse || return 0
+    require_zfs || return 0
     run_two_labs_at_once "$(lab_name)" zfs "$(lab_name)" overlay
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/test_fuzz.sh - every libFuzzer harness in tests/fuzz/ builds and
 # runs for a few seconds from its kept corpus without a finding: each
-# parser of common/parse.h, and the netlink reply parser of common/nl.c.
+# parser of common/parse.h, the netlink reply parser of common/nl.c, and
+# the message decoder --explain prints with (common/nl_decode.c).
 # The long runs are `make fuzz` (FUZZ_SECONDS, default 60 s each).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -13,12 +14,23 @@ FUZZ_TEST_SECONDS=${FUZZ_TEST_SECONDS:-5}
 # Fewer executions than this in FUZZ_TEST_SECONDS means it did not really run.
 MIN_EXECS=10000
 
+# require_libfuzzer: skip (with the reason) unless clang links -fsanitize=fuzzer.
+# The package that holds the runtime differs by release: labs/deps.sh names
+# it (libclang-rt-N-dev for clang N), or says why this release has none.
+require_libfuzzer() {
+    local runtime
+    require_command clang || return 1
+    [ "$LIBFUZZER_LINKS" = 1 ] && return 0
+    if runtime=$("$TUNA_ROOT/labs/deps.sh" --fuzzer-runtime 2>&1); then
+        skip_test "clang cannot link -fsanitize=fuzzer (Debian package $runtime; make check installs it)"
+    else
+        skip_test "clang cannot link -fsanitize=fuzzer: $runtime"
+    fi
+}
+
 # fuzz_for NAME: run one harness; assert no finding and a real run.
 fuzz_for() {
-    require_command clang || return 0
-    [ "$LIBFUZZER_LINKS" = 1 ] ||
-        skip_test "clang cannot link -fsanitize=fuzzer (Debian package libclang-rt-14-dev)" ||
-        return 0
+    require_libfuzzer || return 0
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$FUZZ_RUN" "$FUZZ_TEST_SECONDS" "$1"
     assertEquals "fuzz $1: $(cat "$TEST_TMP/out" "$TEST_TMP/err")" 0 "$RC"
     assertTrue "fuzz $1 reports its executions: $(cat "$TEST_TMP/out")" \
@@ -48,7 +60,7 @@ suite_setup() {
 
 test_every_harness_has_a_kept_seed_corpus() {
     local name
-    for name in size percent duration u64 int ipv4 cidr ifname pid nl; do
+    for name in size percent duration u64 int ipv4 cidr ifname pid nl nl_decode; do
         assertTrue "tests/fuzz/corpus/$name has seeds" \
             "[ -n \"\$(ls -A '$TUNA_ROOT/tests/fuzz/corpus/$name' 2>/dev/null)\" ]"
     done
@@ -64,12 +76,13 @@ test_fuzz_parse_cidr() { fuzz_for cidr; }
 test_fuzz_parse_ifname() { fuzz_for ifname; }
 test_fuzz_parse_pid() { fuzz_for pid; }
 test_fuzz_netlink_reply_parser() { fuzz_for nl; }
+test_fuzz_netlink_message_decoder() { fuzz_for nl_decode; }
 
 # The nl harness is worth something only if it can see the bug class it is
 # for: a datagram whose last message is not padded to 4 bytes (the old
 # NLMSG_NEXT walk read past it).  The seed must be handled, not crash.
 test_netlink_unpadded_tail_seed_is_parsed_within_bounds() {
-    require_command clang || return 0
+    require_libfuzzer || return 0
     [ -x "$FUZZ_OUT/nl" ] || "$FUZZ_RUN" 1 nl >/dev/null 2>&1
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" \
         "$FUZZ_OUT/nl" "$TUNA_ROOT/tests/fuzz/corpus/nl/unpadded-tail"

@@ -27,17 +27,10 @@ leftovers() {
     [ -e "/var/lib/tuna/tuna-$name.img" ] && echo "file /var/lib/tuna/tuna-$name.img"
     [ -e "/var/lib/tuna/$name" ] && echo "dir /var/lib/tuna/$name"
     [ -e "/run/tuna/$name" ] && echo "dir /run/tuna/$name"
-    if command -v zpool >/dev/null && { [ -e /dev/zfs ] || pgrep -x zfs-fuse >/dev/null; }; then
+    if zfs_answers; then
         zpool list -H -o name 2>/dev/null | grep -x "tuna-$name" | sed 's/^/pool /'
     fi
     return 0
-}
-
-# require_zfs: zpool and zfs, from OpenZFS (its kernel module, /dev/zfs) or
-# zfs-fuse (its daemon, which the lab starts and stops itself).
-require_zfs() {
-    require_command zpool "zfsutils-linux, or zfs-fuse" || return 1
-    [ -e /dev/zfs ] || require_command zfs-fuse
 }
 
 # zfs_daemon_state: whether a zfs-fuse daemon runs (the lab must leave it so).
@@ -49,7 +42,7 @@ zfs_daemon_state() {
 test_lab_replays_the_post_and_the_kernel_agrees() {
     require_root || return 0
     require_zfs || return 0
-    local name cpid host_ns packets throttled oom_kills daemon_before group events
+    local name cpid host_ns packets throttled oom_kills daemon_before inside group events
     name=$(lab_name)
     daemon_before=$(zfs_daemon_state)
     on_cleanup "$TEARDOWN" --name "$name"
@@ -62,6 +55,18 @@ test_lab_replays_the_post_and_the_kernel_agrees() {
     # Step 2: hostname tuna in the container's UTS namespace, not the host's.
     assertEquals "hostname inside" tuna "$(nsenter --target "$cpid" --uts hostname)"
     assertNotEquals "host's hostname" tuna "$(hostname)"
+    # Step 2: the container joined its group before it made its cgroup
+    # namespace, so the namespace's root is the group.  /proc/PID/cgroup shows
+    # paths relative to the reader's cgroup namespace: from the host, the
+    # group; read through the container's namespace, "/" in every hierarchy.
+    inside=$(nsenter --target "$cpid" --cgroup cat "/proc/$cpid/cgroup")
+    assertEquals "inside the cgroup namespace, paths other than '/': $inside" "" \
+        "$(echo "$inside" | awk -F: '$3 != "/"')"
+    if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+        assertEquals "cgroup v2: /proc/PID/cgroup inside" "0::/" "$inside"
+    fi
+    assertTrue "from the host the container is in tuna-$name/myContainer: $(cat "/proc/$cpid/cgroup")" \
+        "grep -q ':/tuna-$name/myContainer\$' /proc/$cpid/cgroup"
     # Step 3: PID 1 of its namespace; its root is the clone; no /oldroot.
     assertEquals "NSpid innermost" 1 "$(awk '/^NSpid:/ {print $NF}' "/proc/$cpid/status")"
     assertTrue "root is the zfs clone" \
@@ -101,7 +106,37 @@ test_lab_replays_the_post_and_the_kernel_agrees() {
     "$TEARDOWN" --name "$name"
     assertEquals "left behind after teardown" "" "$(leftovers "$name")"
     assertFalse "the container's PID 1 is gone" "[ -e /proc/$cpid ]"
+    assert_lab_output_shows_lessons_network_and_chart "$TEST_TMP/out" "$cpid" "$name"
     assertEquals "zfs-fuse daemon as before" "$daemon_before" "$(zfs_daemon_state)"
+}
+
+# assert_lab_output_shows_lessons_network_and_chart OUT CPID NAME: what
+# labs/all.sh printed: each banner names a lesson that exists; the network
+# step draws the lab's topology; the load step charts the CPU share each
+# second, with a bar as long as the figure beside it.
+assert_lab_output_shows_lessons_network_and_chart() {
+    local out=$1 cpid=$2 name=$3 lesson lessons want chart bar pct tenths hashes
+    lessons=$(grep -A1 '^ Step [0-9]*\.' "$out" | sed -n 's/^ Lesson [0-9]*: \(docs\/.*\.md\)$/\1/p')
+    assertEquals "every step's banner names its lesson" \
+        "$(grep -c '^ Step [0-9]*\.' "$out")" "$(echo "$lessons" | grep -c .)"
+    for lesson in $lessons; do
+        assertTrue "the banner's lesson $lesson exists" "[ -f '$TUNA_ROOT/$lesson' ]"
+    done
+    assertEquals "step 2 comes from the namespaces lesson" docs/02-unshare.md \
+        "$(grep -A1 '^ Step 2\.' "$out" | sed -n 's/^ Lesson 02: //p')"
+    grep '^  [|+]' "$out" >"$TEST_TMP/picture"
+    for want in "container: PID $cpid" "eth0 (was c$cpid) *172.17.0.2/16" "h$cpid *172.17.0.1/16" \
+        "network namespace tuna-$name-host" "masquerade: ip saddr 172.17.0.0/16" \
+        "network namespace tuna-$name-uplink" "uplink0 *198.51.100.53/24"; do
+        assertTrue "the network picture shows '$want'" "grep -q '$want' '$TEST_TMP/picture'"
+    done
+    chart=$(grep -E '^ +[0-9]+ s  [#.|>]+ +[0-9]+\.[0-9]%$' "$out")
+    assertEquals "the CPU chart has a line per second: $chart" 5 "$(echo "$chart" | grep -c .)"
+    while read -r _ _ bar pct; do
+        tenths=${pct%\%} tenths=${tenths/./}
+        hashes=${bar//[^#]/}
+        assertEquals "a bar of $pct: one # per 2%" $(( (10#$tenths + 10) / 20 )) "${#hashes}"
+    done <<<"$chart"
 }
 
 test_lab_interrupted_at_each_step_leaves_nothing() {

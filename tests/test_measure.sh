@@ -25,7 +25,7 @@ bench_traces() {
     {
         "$TESTS_DIR/host-state.sh"
         ls -d /tmp/tuna-*bench* /var/tmp/tuna-*bench* /var/tmp/tuna-kernel-features* 2>/dev/null
-        if command -v zpool >/dev/null && pgrep -x zfs-fuse >/dev/null; then
+        if zfs_answers; then
             zpool list -H -o name 2>/dev/null
         fi
         pgrep -a -f "$MEASURE/" 2>/dev/null | grep -v pgrep
@@ -100,7 +100,7 @@ test_stress_bench_measures_both_tools_and_leaves_nothing() {
 
 test_cow_write_bench_measures_every_backend_and_leaves_nothing() {
     require_root || return 0
-    require_command zpool zfs-fuse || return 0
+    require_zfs || return 0
     require_command mkfs.btrfs btrfs-progs || return 0
     run_bench cow-write-bench --quick || return 0
     assert_table

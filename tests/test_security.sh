@@ -266,7 +266,7 @@ test_a_symlink_planted_in_the_store_is_not_followed() {
 
 test_zfs_dataset_names_stay_in_their_pool() {
     require_root || return 0
-    require_command zpool zfs-fuse || return 0
+    require_zfs || return 0
     local tag pool store rc name
     local -a o
     tag=$(unique_name sec)

@@ -39,8 +39,7 @@ do), freeze it in a read-only snapshot (tag $TAG), and clone the snapshot into
 a writable container file system that costs almost nothing, as the post does
 with ZFS. Any of three ways (the checker finds out which you used):
 
-  zfs (the post's: OpenZFS from \`apt install zfsutils-linux\`, or zfs-fuse where
-  the kernel has no ZFS), on a pool in a file:
+  zfs (the post's: OpenZFS, or zfs-fuse where the kernel has none), in a file:
       truncate -s 256M /var/tmp/tuna-ex.img; zpool create tuna-ex /var/tmp/tuna-ex.img
       zfs create tuna-ex/images; zfs create tuna-ex/images/myImage
       cp ... /tuna-ex/images/myImage/

@@ -3,26 +3,38 @@
  *
  * A control group is a directory in a cgroup file system.  The kernel fills
  * a new directory with files; writing a number into one sets a limit
- * (cpu.cfs_quota_us, memory.limit_in_bytes), writing a PID into cgroup.procs
- * moves that process in, and rmdir removes the group once it is empty.  The
- * post does exactly this with mkdir and echo (v1) and with cgcreate and
- * cgclassify (v2); this tool does it with the same calls, and with
- * --explain prints each one next to the post's shell command.
+ * (cpu.max, memory.max; on v1 cpu.cfs_quota_us, memory.limit_in_bytes),
+ * writing a PID into cgroup.procs moves that process in, and rmdir removes
+ * the group once it is empty.  The post does exactly this with mkdir and
+ * echo (v1) and with cgcreate and cgclassify (v2); this tool does it with
+ * the same calls, and with --explain prints each one next to the post's
+ * shell command.
  *
- * v1 has one hierarchy per controller (/sys/fs/cgroup/cpu, .../memory), so
- * a group is a directory in each, and a process joins each.  v2 has one
- * hierarchy; a parent must hand its controllers down through
- * cgroup.subtree_control, and may then hold no processes itself.  This
- * machine is hybrid: v1 for cpu, cpuacct, memory, pids; cgroup2 beside them
- * with none of those.
- *
- * Siblings a first reading can skip: hierarchy.c (which layout this is, v2's
- * subtree_control, the counters), limits.c (each limit's v1 and v2 file),
- * members.c (cgroup.procs and delete --kill), report.c (info/stat output).
+ * v2 has one hierarchy; a parent must hand its controllers down through
+ * cgroup.subtree_control, and may then hold no processes itself.  v1 has
+ * one hierarchy per controller (/sys/fs/cgroup/cpu, .../memory), so a group
+ * is a directory in each, and a process joins each.  A hybrid machine has
+ * both: v1 hierarchies for some controllers, cgroup2 beside them.
  *
  * --cpu 20% means 20% of one CPU: a quota of 20000 µs in every 100000 µs
  * period.  The post's `echo 20 > cpu.cfs_quota_us` asks for 20 µs, which
  * the kernel refuses (minimum 1000 µs), so the group stays unlimited.
+ *
+ * What main() does (the numbers match it and the lesson's list):
+ *   1. Read the whole command line before anything is touched: the LIMITS
+ *      become the kernel's numbers, the group's name must stay inside the
+ *      hierarchy.
+ *   2. Find the hierarchies: v1, v2 or hybrid, where each controller lives.
+ *   3. create: v2 parents hand their controllers down; mkdir in every
+ *      hierarchy; then the limit files.
+ *   4. set: the same limit files, in a group that exists.
+ *   5. add, exec: echo PID > cgroup.procs in every hierarchy (exec: our
+ *      own PID, then execvp).
+ *   6. info, stat: read it all back.
+ *   7. delete: rmdir in every hierarchy (with --kill, the members first).
+ *
+ * Siblings a first reading can skip (cgroup.h lists them): options.c
+ * (step 1), hierarchy.c (step 2), report.c (step 6), delete.c (step 7).
  *
  * Syscalls: statfs(2), mkdir(2), rmdir(2), open/read/write(2) on cgroupfs,
  * kill(2), execvp(3).  Man pages: cgroups(7), proc(5); kernel docs:
@@ -30,9 +42,7 @@
  * scheduler/sched-bwc.rst.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,16 +53,8 @@
 #include "tuna.h"
 #include "cgroup.h"
 
-#define DEFAULT_ROOT "/sys/fs/cgroup"
-#define MAX_NAME_LEN 1024                /* room under PATH_MAX for the mount */
-#define EXIT_CANNOT_RUN 126              /* env(1)'s statuses for exec */
-#define EXIT_NOT_FOUND 127
-
-struct options {
-	const char *root;
-	int root_given, json, kill;
-	struct limits lim;
-};
+#define MIN_CPU_QUOTA_US 1000            /* the kernel's 1 ms minimum */
+#define GROUP_DIR_MODE 0755              /* as mkdir(1) and cgcreate make it */
 
 static void usage(FILE *out)
 {
@@ -88,109 +90,72 @@ static void usage(FILE *out)
 		"Example: " PROG " create lab/ctr --cpu 20%% --memory 200M\n");
 }
 
-static void parse_options(int argc, char **argv, struct options *opt)
-{
-	static const struct option longopts[] = {
-		{ "cpu", required_argument, NULL, OPT_CPU },
-		{ "cpu-quota", required_argument, NULL, OPT_CPU_QUOTA },
-		{ "cpu-period", required_argument, NULL, OPT_CPU_PERIOD },
-		{ "memory", required_argument, NULL, OPT_MEMORY },
-		{ "swap", required_argument, NULL, OPT_SWAP },
-		{ "pids", required_argument, NULL, OPT_PIDS },
-		{ "root", required_argument, NULL, OPT_ROOT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "kill", no_argument, NULL, OPT_KILL },
-		{ "explain", no_argument, NULL, 'x' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, percent_given = 0, quota_given = 0;
+/* --- 3. create ---------------------------------------------------------- */
 
-	opt->root = DEFAULT_ROOT;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":xh", longopts, NULL)) != -1) {
-		if (c >= OPT_CPU && c <= OPT_PIDS) {
-			percent_given |= c == OPT_CPU;
-			quota_given |= c == OPT_CPU_QUOTA;
-			if (percent_given && quota_given)
-				die_usage("--cpu and --cpu-quota say the same thing: give one");
-			parse_limit_option(c, optarg, &opt->lim);
-			continue;
-		}
-		switch (c) {
-		case OPT_ROOT:
-			opt->root = optarg;
-			opt->root_given = 1;
-			break;
-		case OPT_JSON:
-			opt->json = 1;
-			break;
-		case OPT_KILL:
-			opt->kill = 1;
-			break;
-		case 'x':
-			explain_enabled = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf(PROG " (tuna) " TUNA_VERSION "\n");
-			exit(0);
-		case ':':
-			die_usage("option '%s' needs an argument", argv[optind - 1]);
-		default:
-			die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
-		}
-	}
-	finish_limits(&opt->lim);
+/* How to give a v2 parent back the cgroup.subtree_control it had. */
+struct subtree_undo {
+	char file[PATH_MAX];
+	char text[64];            /* "-cpu -memory": what this run enabled */
+};
+
+static void undo_subtree_control(void *arg)
+{
+	struct subtree_undo *u = arg;
+
+	traced_write_file("undo", u->file, u->text);
+}
+
+/* WORD is one of the space-separated words of LIST. */
+static int has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = strstr(list, word); p; p = strstr(p + 1, word))
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
 }
 
 /*
- * NAME is a path below each hierarchy's root, and must stay there: no
- * absolute path, no "." or "..", no empty component ("a//b", "a/").
- * Checked before anything is touched.
+ * v2: a group gets cpu.max and memory.max only if its parent lists the
+ * controllers in cgroup.subtree_control ("+cpu +memory +pids").  A non-root
+ * parent that does so may hold no processes itself ("no internal
+ * processes", cgroup-v2.rst): refused here rather than half done.
  */
-static void check_group_name(const char *name)
+static void enable_controllers(const struct layout *l, int hier, const char *parent,
+			       int parent_is_root)
 {
-	const char *p = name;
+	static const char *no_internal =
+		"cgroup v2 allows no processes in a group that hands controllers to child "
+		"groups: move them into a child (leaf) group first";
+	struct subtree_undo *u = calloc(1, sizeof(*u));
+	char current[256] = "", procs[PATH_MAX + 16], wanted[64] = "";
 
-	if (*name == '\0')
-		die_usage("the group name is empty");
-	/* Not printed: a newline in it would split this one-line error.  The
-	 * kernel refuses '\n' in a cgroup name (cgroup_mkdir), and the other
-	 * control characters would garble every listing. */
-	for (p = name; *p; p++)
-		if (iscntrl((unsigned char)*p))
-			die_usage("the group name has a control character (a newline, a tab...)");
-	p = name;
-	if (*name == '/')
-		die_usage("group '%s': give a path relative to the hierarchy root (e.g. lab/ctr)",
-			  name);
-	if (strlen(name) > MAX_NAME_LEN)
-		die_usage("group '%.40s...': longer than %d bytes", name, MAX_NAME_LEN);
-	for (;;) {
-		size_t len = strcspn(p, "/");
-
-		if (len == 0)
-			die_usage("group '%s': empty path component", name);
-		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			die_usage("group '%s': '.' and '..' are not group names", name);
-		if (len > NAME_MAX)
-			die_usage("group '%s': a component is longer than %d bytes", name, NAME_MAX);
-		if (p[len] == '\0')
-			return;
-		p += len + 1;
+	if (!u)
+		die_errno("calloc");
+	if (snprintf(u->file, sizeof(u->file), "%s/cgroup.subtree_control", parent) >=
+	    (int)sizeof(u->file))
+		die_usage("path too long: %s", parent);
+	file_read(u->file, current, sizeof(current));
+	for (int c = 0; c < CTRL_COUNT; c++) {
+		if (l->where[c] != hier || c == CTRL_CPUACCT || has_word(current, controller_names[c]))
+			continue;
+		snprintf(wanted + strlen(wanted), sizeof(wanted) - strlen(wanted), "%s+%s",
+			 wanted[0] ? " " : "", controller_names[c]);
+		snprintf(u->text + strlen(u->text), sizeof(u->text) - strlen(u->text), "%s-%s",
+			 u->text[0] ? " " : "", controller_names[c]);
 	}
-}
-
-/* The undo of a mkdir this run made. */
-static void remove_dir(void *path)
-{
-	int r = rmdir(path);
-
-	explain_call(r, r < 0 ? errno : 0, "rmdir: undo", "rmdir(\"%s\")", (char *)path);
+	if (!wanted[0]) {
+		free(u);
+		return;
+	}
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", parent);
+	if (!parent_is_root && file_read(procs, current, sizeof(current)) > 0)
+		die_hint(EBUSY, no_internal, "enable %s in %s (it has processes)", wanted, u->file);
+	int r = file_write(u->file, wanted);
+	if (r < 0)
+		die_hint(-r, -r == EBUSY ? no_internal : NULL, "write %s to %s", wanted, u->file);
+	undo_push(undo_subtree_control, u);
 }
 
 /*
@@ -212,15 +177,13 @@ static void make_group(const struct layout *l, const char *name)
 			if (l->h[i].version == 2)
 				enable_controllers(l, i, parent, strcmp(parent, l->h[i].path) == 0);
 			group_dir(l, i, prefix, dir);
-			int r = mkdir(dir, 0755);
 			snprintf(shell, sizeof(shell), "mkdir %s", dir);
-			explain_call(r, r < 0 ? errno : 0, shell, "mkdir(\"%s\", 0755)", dir);
+			int r = traced_mkdir(shell, dir, GROUP_DIR_MODE);
 			if (r == 0)
-				undo_push(remove_dir, strdup(dir));
-			else if (errno != EEXIST || name[end] == '\0')
-				die_with_hint(errno, errno == EEXIST ? "the group exists: change its "
-					      "limits with `" PROG " set NAME LIMITS`" : NULL,
-					      "mkdir %s", dir);
+				undo_rmdir(dir);
+			else if (r != -EEXIST || name[end] == '\0')
+				die_hint(-r, r == -EEXIST ? "the group exists: change its "
+					 "limits with `" PROG " set NAME LIMITS`" : NULL, "mkdir %s", dir);
 			if (name[end] == '\0')
 				break;
 			memcpy(parent, dir, sizeof(parent));
@@ -228,7 +191,169 @@ static void make_group(const struct layout *l, const char *name)
 	}
 }
 
-/* Write PID into cgroup.procs in every hierarchy (cgroups(7)). */
+/* The known pitfalls of a limit file the kernel refused VALUE for. */
+static const char *hint_for_limit(const char *file, const char *value, int err, int version)
+{
+	uint64_t quota;
+
+	if (err == EACCES || err == EPERM)
+		return "cgroup files are writable by root only: run as root";
+	if (err == EINVAL && (strstr(file, "quota") || strstr(file, "cpu.max")) &&
+	    sscanf(value, "%" SCNu64, &quota) == 1 && quota < MIN_CPU_QUOTA_US)
+		return "the quota is in MICROseconds per period, not a percentage, and at "
+		       "least 1000 (1 ms): 20% of one CPU is --cpu 20% (quota 20000 in a "
+		       "period of 100000)";
+	if (err == EINVAL && (strstr(file, "cfs_") || strstr(file, "cpu.max")))
+		return "quota and period are microseconds: the quota at least 1000, the "
+		       "period 1000..1000000; on v1 a child's quota/period may not exceed "
+		       "its parent's";
+	if (err == EBUSY && strstr(file, "memory"))
+		return "the group already uses more memory than that and the kernel could "
+		       "not reclaim it (see memory.usage_in_bytes / memory.current)";
+	if (err == EINVAL && strstr(file, "memory"))
+		return "v1 keeps memory.memsw.limit_in_bytes (memory+swap) >= "
+		       "memory.limit_in_bytes: give --swap with --memory to move both";
+	if (err == ENOENT && version == 2)
+		return "the controller is not enabled in the parent's cgroup.subtree_control";
+	return NULL;
+}
+
+/* echo VALUE > NAME/FILE in hierarchy HIER: one write(2), the kernel's answer. */
+static void write_limit(const struct layout *l, int hier, const char *name,
+			const char *file, const char *value)
+{
+	char path[PATH_MAX];
+	int r;
+
+	group_file(l, hier, name, file, path);
+	r = file_write(path, value);
+	if (r < 0)
+		die_hint(-r, hint_for_limit(file, value, -r, l->h[hier].version),
+			 "write %s to %s", value, path);
+}
+
+/* A limit as the kernel reads it: a number, or UNLIMITED ("max", v1 "-1"). */
+static void format_limit(char *buf, size_t size, uint64_t v, const char *unlimited)
+{
+	if (v == LIMIT_MAX)
+		snprintf(buf, size, "%s", unlimited);
+	else
+		snprintf(buf, size, "%" PRIu64, v);
+}
+
+/*
+ * --cpu 20%: 20% of one CPU is 20% of every period, quota = period * 20 / 100
+ * = 20000 µs of CPU time in each 100000 µs.  v2: cpu.max takes "QUOTA
+ * PERIOD" in one write (a lone number would keep the old period).  v1:
+ * cpu.cfs_period_us, then cpu.cfs_quota_us (-1 is no limit), both µs
+ * (Documentation/scheduler/sched-bwc.rst).
+ */
+static void write_cpu(const struct layout *l, const char *name, const struct limits *lim)
+{
+	int i = l->where[CTRL_CPU];
+	uint64_t quota_us = lim->cpu_quota_us;
+	char quota[32], value[64];
+
+	if (lim->cpu_milli_percent)
+		quota_us = lim->cpu_period_us * lim->cpu_milli_percent / ONE_CPU_MILLI_PERCENT;
+	if (l->h[i].version == 2) {
+		format_limit(quota, sizeof(quota), quota_us, "max");
+		snprintf(value, sizeof(value), "%s %" PRIu64, quota, lim->cpu_period_us);
+		write_limit(l, i, name, "cpu.max", value);
+	} else {
+		snprintf(value, sizeof(value), "%" PRIu64, lim->cpu_period_us);
+		write_limit(l, i, name, "cpu.cfs_period_us", value);
+		format_limit(quota, sizeof(quota), quota_us, "-1");
+		write_limit(l, i, name, "cpu.cfs_quota_us", quota);
+	}
+}
+
+/*
+ * --memory 200M: 209715200 bytes into memory.max (v2) or
+ * memory.limit_in_bytes (v1).  Swap: v2 limits it on its own
+ * (memory.swap.max); v1 limits memory+swap together
+ * (memory.memsw.limit_in_bytes) and keeps memsw >= limit at every moment
+ * (cgroup-v1/memory.rst 2.4): the limit goes first when the old memsw can
+ * hold it, memsw first otherwise.
+ */
+static void write_memory(const struct layout *l, const char *name, const struct limits *lim)
+{
+	int i = l->where[CTRL_MEMORY];
+	char limit_path[PATH_MAX], memsw_path[PATH_MAX], limit[32], memsw[32];
+	uint64_t old_memsw, new_limit, new_memsw;
+
+	if (l->h[i].version == 2) {
+		format_limit(limit, sizeof(limit), lim->memory_bytes, "max");
+		if (lim->has_memory)
+			write_limit(l, i, name, "memory.max", limit);
+		format_limit(memsw, sizeof(memsw), lim->swap_bytes, "max");
+		if (lim->has_swap)
+			write_limit(l, i, name, "memory.swap.max", memsw);
+		return;
+	}
+	format_limit(limit, sizeof(limit), lim->memory_bytes, "-1");
+	if (!lim->has_swap) {
+		write_limit(l, i, name, "memory.limit_in_bytes", limit);
+		return;
+	}
+	group_file(l, i, name, "memory.limit_in_bytes", limit_path);
+	group_file(l, i, name, "memory.memsw.limit_in_bytes", memsw_path);
+	new_limit = lim->has_memory ? lim->memory_bytes : read_limit(limit_path);
+	old_memsw = read_limit(memsw_path);
+	if (new_limit == VALUE_UNKNOWN ||
+	    (new_limit == LIMIT_MAX && lim->swap_bytes != LIMIT_MAX))
+		die_usage("--swap: on cgroup v1 swap is limited as memory+swap, so the "
+			  "group needs a memory limit (--memory) first");
+	new_memsw = new_limit == LIMIT_MAX || lim->swap_bytes > LIMIT_MAX / 2 ?
+		LIMIT_MAX : new_limit + lim->swap_bytes;
+	format_limit(memsw, sizeof(memsw), new_memsw, "-1");
+	explain_note("# v1: memory.memsw.limit_in_bytes = memory + swap = %s", memsw);
+	if (lim->has_memory && new_limit <= old_memsw) {
+		write_limit(l, i, name, "memory.limit_in_bytes", limit);
+		write_limit(l, i, name, "memory.memsw.limit_in_bytes", memsw);
+	} else {
+		write_limit(l, i, name, "memory.memsw.limit_in_bytes", memsw);
+		if (lim->has_memory)
+			write_limit(l, i, name, "memory.limit_in_bytes", limit);
+	}
+}
+
+/* Every limit given, each in its own file. */
+static void write_limits(const struct layout *l, const char *name, const struct limits *lim)
+{
+	char value[32];
+
+	if (lim->has_cpu)
+		write_cpu(l, name, lim);
+	if (lim->has_memory || lim->has_swap)
+		write_memory(l, name, lim);
+	if (lim->has_pids) {
+		/* pids.max is spelled the same in v1 and v2 */
+		format_limit(value, sizeof(value), lim->pids, "max");
+		write_limit(l, l->where[CTRL_PIDS], name, "pids.max", value);
+	}
+}
+
+static void create_group(const struct layout *l, const char *name, const struct limits *lim)
+{
+	layout_require_controllers(l, lim, lim->has_memory);
+	make_group(l, name);
+	write_limits(l, name, lim);
+}
+
+/* --- 4. set ------------------------------------------------------------- */
+
+static void set_limits(const struct layout *l, const char *name, const struct limits *lim)
+{
+	if (!group_exists(l, name))
+		die_hint(ENOENT, "make it with `" PROG " create NAME` first", "set %s", name);
+	layout_require_controllers(l, lim, 1);
+	write_limits(l, name, lim);
+}
+
+/* --- 5. add and exec ---------------------------------------------------- */
+
+/* echo PID > cgroup.procs in every hierarchy (cgroups(7)). */
 static void join_group(const struct layout *l, const char *name, pid_t pid)
 {
 	char path[PATH_MAX], subtree[256] = "";
@@ -238,174 +363,82 @@ static void join_group(const struct layout *l, const char *name, pid_t pid)
 			continue;
 		group_file(l, i, name, "cgroup.subtree_control", path);
 		if (l->h[i].version == 2 && file_read(path, subtree, sizeof(subtree)) > 0)
-			die_with_hint(EBUSY, "cgroup v2 allows no processes in a group that hands "
-				      "controllers to child groups: join a leaf group instead",
-				      "join %s (its cgroup.subtree_control is \"%s\")", name, subtree);
+			die_hint(EBUSY, "cgroup v2 allows no processes in a group that hands "
+				 "controllers to child groups: join a leaf group instead",
+				 "join %s (its cgroup.subtree_control is \"%s\")", name, subtree);
 		group_file(l, i, name, "cgroup.procs", path);
 		int r = file_writef(path, "%d", (int)pid);
 		if (r < 0)
-			die_with_hint(-r, -r == ENOENT ? "no such group: make it with `" PROG
-				      " create NAME` first" : NULL, "move %d into %s", (int)pid, path);
+			die_hint(-r, -r == ENOENT ? "no such group: make it with `" PROG
+				 " create NAME` first" : NULL, "move %d into %s", (int)pid, path);
 	}
 }
 
-static void delete_group(const struct layout *l, const char *name, int with_kill)
+static void add_members(const struct layout *l, const char *name, char **pids, int n)
 {
-	char dir[PATH_MAX];
-	int order[MAX_HIERARCHIES], n = 0;
-	pid_t *pids;
-	size_t nr = group_members(l, name, &pids);
+	for (int i = 0; i < n; i++) {
+		pid_t pid;
 
-	if (!group_exists(l, name))
-		die_err(ENOENT, "delete %s", name);
-	if (with_kill)
-		kill_group(l, name);
-	/* Busy hierarchies first: a refusal then comes before any rmdir worked. */
-	for (int busy = 1; busy >= 0; busy--)
-		for (int i = 0; i < l->nr; i++)
-			if (l->h[i].managed && group_is_busy(l, i, name) == busy)
-				order[n++] = i;
-	for (int k = 0; k < n; k++) {
-		group_dir(l, order[k], name, dir);
-		if (!path_exists(dir))
-			continue;
-		if (with_kill) {
-			remove_subtree(dir);
-			continue;
-		}
-		/* No --kill: let the kernel answer; EBUSY while members remain. */
-		int r = rmdir(dir);
-		explain_call(r, r < 0 ? errno : 0, "rmdir (the post: cgdelete)", "rmdir(\"%s\")",
-			     dir);
-		if (r < 0 && errno == EBUSY && nr) {
-			warn_msg("rmdir %s: %s", dir, strerror(EBUSY));
-			hint("the group still has %zu member(s) (PID %d%s): stop them, or kill them "
-			     "and remove the group with `" PROG " delete %s --kill`", nr,
-			     (int)pids[0], nr > 1 ? " ..." : "", name);
-			exit(EXIT_REFUSED);
-		}
-		if (r < 0)
-			die_with_hint(errno, errno == EBUSY ? "the group has child groups: delete "
-				      "them first, or the whole subtree with --kill" : NULL,
-				      "rmdir %s", dir);
+		parse_pid(pids[i], &pid);   /* checked in step 1 */
+		join_group(l, name, pid);
 	}
-	free(pids);
+}
+
+/* Join, then become CMD: it keeps our PID, so it is in the group from its
+ * first instruction, and its children are born there. */
+static int exec_in_group(const struct layout *l, const char *name, char **cmd)
+{
+	join_group(l, name, getpid());
+	int r = traced_execvp("the group's limits now bind it and its children", cmd);
+	warn_msg("exec %s: %s", cmd[0], strerror(-r));
+	return exit_status_from_exec_error(-r);
 }
 
 int main(int argc, char **argv)
 {
 	struct options opt = { 0 };
 	struct layout layout;
-	const char *command, *name = NULL;
-	char **rest;
-	int nrest, dashdash = 0;
 
 	tuna_set_prog(PROG);
-	for (int i = 1; i < argc && !dashdash; i++)
-		dashdash = strcmp(argv[i], "--") == 0;
-	parse_options(argc, argv, &opt);
-	if (optind >= argc)
-		die_usage("no command given (see --help)");
-	command = argv[optind];
-	rest = argv + optind + 1;
-	nrest = argc - optind - 1;
-
-	/* 1. Check the command line whole before anything is touched. */
-	int is_info = strcmp(command, "info") == 0, is_stat = strcmp(command, "stat") == 0;
-	int is_create = strcmp(command, "create") == 0, is_set = strcmp(command, "set") == 0;
-	int is_add = strcmp(command, "add") == 0, is_exec = strcmp(command, "exec") == 0;
-	int is_delete = strcmp(command, "delete") == 0;
-	int has_limits = opt.lim.has_cpu || opt.lim.has_memory || opt.lim.has_swap ||
-		opt.lim.has_pids;
-
-	if (!(is_info || is_stat || is_create || is_set || is_add || is_exec || is_delete))
-		die_usage("unknown command '%s' (see --help)", command);
-	if (!is_info) {
-		if (nrest < 1)
-			die_usage("%s: which group? (a NAME such as lab/ctr)", command);
-		name = rest[0];
-		check_group_name(name);
-		rest++;
-		nrest--;
-	}
-	if (has_limits && !is_create && !is_set)
-		die_usage("%s takes no limits: they go with create or set", command);
-	if (is_set && !has_limits)
-		die_usage("set: which limits? (--cpu, --memory, --swap, --pids)");
-	if (opt.json && !is_info && !is_stat)
-		die_usage("--json goes with info or stat");
-	if (opt.kill && !is_delete)
-		die_usage("--kill goes with delete");
-	if (is_exec && (!dashdash || nrest < 1))
-		die_usage("exec: give the command after --: exec NAME -- CMD [ARGS]");
-	if (is_add && nrest < 1)
-		die_usage("add: which PIDs?");
-	if (!is_exec && !is_add && nrest > 0)
-		die_usage("unexpected argument '%s' (see --help)", rest[0]);
-	for (int i = 0; is_add && i < nrest; i++) {
-		pid_t pid;
-
-		if (parse_pid(rest[i], &pid) < 0)
-			die_usage("add: '%s' is not a PID", rest[i]);
-	}
-
-	/* 2. Find the hierarchies: v1, v2 or hybrid, and where each controller is. */
-	layout_detect(&layout, opt.root, opt.root_given);
-	if (is_info) {
-		print_info(&layout, opt.json);
+	/* 1. The whole command line, before anything is touched (options.c). */
+	parse_command_line(argc, argv, &opt);
+	if (opt.help || opt.version) {
+		if (opt.help)
+			usage(stdout);
+		else
+			printf(PROG " (tuna) " TUNA_VERSION "\n");
 		return 0;
 	}
 
-	/* 3. create: mkdir in every hierarchy, then write the limits. */
-	if (is_create) {
-		check_limits_possible(&layout, &opt.lim, opt.lim.has_memory);
-		make_group(&layout, name);
-		write_limits(&layout, name, &opt.lim);
+	/* 2. The hierarchies: v1, v2 or hybrid, and where each controller is. */
+	layout_detect(&layout, opt.root, opt.root_given);
+
+	switch (opt.command) {
+	case CMD_CREATE:   /* 3. mkdir in every hierarchy, then the limits */
+		create_group(&layout, opt.name, &opt.lim);
+		break;
+	case CMD_SET:      /* 4. the same limit files, in a group that exists */
+		set_limits(&layout, opt.name, &opt.lim);
+		break;
+	case CMD_ADD:      /* 5. echo PID > cgroup.procs in each hierarchy */
+		add_members(&layout, opt.name, opt.args, opt.nargs);
+		break;
+	case CMD_EXEC:
+		return exec_in_group(&layout, opt.name, opt.args);
+	case CMD_INFO:     /* 6. read it back (report.c) */
+		print_info(&layout, opt.json);
+		break;
+	case CMD_STAT:
+		if (!group_exists(&layout, opt.name))
+			die_err(ENOENT, "stat %s", opt.name);
+		print_stat(&layout, opt.name, opt.json);
+		break;
+	case CMD_DELETE:   /* 7. rmdir in every hierarchy (delete.c) */
+		delete_group(&layout, opt.name, opt.kill);
+		break;
+	case CMD_COUNT:
+		break;
 	}
-
-	/* 4. set: the same files, in a group that exists. */
-	if (is_set) {
-		if (!group_exists(&layout, name))
-			die_with_hint(ENOENT, "make it with `" PROG " create NAME` first", "set %s",
-				      name);
-		check_limits_possible(&layout, &opt.lim, 1);
-		write_limits(&layout, name, &opt.lim);
-	}
-
-	/* 5. add and exec: echo PID > cgroup.procs in each hierarchy. */
-	for (int i = 0; is_add && i < nrest; i++) {
-		pid_t pid;
-
-		parse_pid(rest[i], &pid);
-		join_group(&layout, name, pid);
-	}
-	if (is_exec) {
-		join_group(&layout, name, getpid());
-		explain_note("execvp(\"%s\", ...)   # the group's limits now bind it and "
-			     "its children", rest[0]);
-		execvp(rest[0], rest);
-		int err = errno;
-		warn_msg("exec %s: %s", rest[0], strerror(err));
-		return err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
-	}
-
-	/* 6. stat: read the counters back. */
-	if (is_stat) {
-		struct group_stat st;
-		pid_t *pids;
-		size_t nr;
-
-		if (!group_exists(&layout, name))
-			die_err(ENOENT, "stat %s", name);
-		read_group_stat(&layout, name, &st);
-		nr = group_members(&layout, name, &pids);
-		print_stat(&layout, name, &st, pids, nr, opt.json);
-		free(pids);
-	}
-
-	/* 7. delete: rmdir in every hierarchy (after killing, with --kill). */
-	if (is_delete)
-		delete_group(&layout, name, opt.kill);
 	undo_forget();
 	return 0;
 }

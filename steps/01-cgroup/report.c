@@ -1,15 +1,17 @@
 /*
- * report.c - what `info` and `stat` print, as text or --json.
+ * report.c - what `info` and `stat` read and print, as text or --json.
+ * A first reading can skip this file: it only reads files back.
  *
  * Units are the lesson's: CPU time in microseconds (v1 counts nanoseconds
  * in cpuacct.usage and throttled_time, v2 microseconds in usage_usec and
- * throttled_usec; hierarchy.c converts), memory in bytes.  A limit the
- * kernel reads as unlimited prints as "max", as v2 writes it; a counter
- * whose file is missing prints as "-" (JSON null).
+ * throttled_usec), memory in bytes.  A limit the kernel reads as unlimited
+ * prints as "max", as v2 writes it; a counter whose file is missing prints
+ * as "-" (JSON null).
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tuna.h"
@@ -17,6 +19,7 @@
 
 #define PERCENT 100.0
 #define MIB (1024.0 * 1024.0)
+#define NSEC_PER_USEC 1000ull            /* v1 counts CPU time in ns */
 
 static void json_value(struct json *j, const char *key, uint64_t v)
 {
@@ -111,6 +114,103 @@ void print_info(const struct layout *l, int json)
 		       l->h[i].controllers[0] ? l->h[i].controllers : "(no controllers)");
 }
 
+static uint64_t read_number(const char *path)
+{
+	uint64_t v;
+
+	return file_read_u64(path, &v) < 0 ? VALUE_UNKNOWN : v;
+}
+
+static uint64_t read_key(const char *path, const char *key)
+{
+	uint64_t v;
+
+	return file_read_key_u64(path, key, &v) < 0 ? VALUE_UNKNOWN : v;
+}
+
+static uint64_t ns_to_us(uint64_t ns)
+{
+	return ns == VALUE_UNKNOWN ? ns : ns / NSEC_PER_USEC;
+}
+
+/* Every counter `stat` shows, in the units the lesson uses: µs and bytes. */
+static void read_group_stat(const struct layout *l, const char *name, struct group_stat *st)
+{
+	int cpu = l->where[CTRL_CPU], acct = l->where[CTRL_CPUACCT];
+	int memory = l->where[CTRL_MEMORY], pids = l->where[CTRL_PIDS];
+	char path[PATH_MAX], buf[64];
+
+	/* every field is a uint64_t: "unknown" until its file is read */
+	for (size_t f = 0; f < sizeof(*st) / sizeof(uint64_t); f++)
+		((uint64_t *)st)[f] = VALUE_UNKNOWN;
+	if (cpu >= 0 && l->h[cpu].version == 1) {
+		group_file(l, cpu, name, "cpu.cfs_quota_us", path);
+		st->cpu_quota_us = read_limit(path);
+		group_file(l, cpu, name, "cpu.cfs_period_us", path);
+		st->cpu_period_us = read_number(path);
+	} else if (cpu >= 0) {
+		group_file(l, cpu, name, "cpu.max", path);
+		if (file_read(path, buf, sizeof(buf)) >= 0 && strchr(buf, ' ')) {
+			char *period = strchr(buf, ' ');
+
+			*period++ = '\0';
+			st->cpu_quota_us = strcmp(buf, "max") == 0 ? LIMIT_MAX :
+				strtoull(buf, NULL, 10);
+			st->cpu_period_us = strtoull(period, NULL, 10);
+		}
+	}
+	if (cpu >= 0) {
+		int v1 = l->h[cpu].version == 1;
+
+		group_file(l, cpu, name, "cpu.stat", path);
+		st->nr_periods = read_key(path, "nr_periods");
+		st->nr_throttled = read_key(path, "nr_throttled");
+		/* v1 throttled_time is ns, v2 throttled_usec is µs */
+		st->throttled_us = v1 ? ns_to_us(read_key(path, "throttled_time")) :
+			read_key(path, "throttled_usec");
+	}
+	if (acct >= 0 && l->h[acct].version == 1) {
+		group_file(l, acct, name, "cpuacct.usage", path);
+		st->cpu_usage_us = ns_to_us(read_number(path));
+	} else if (acct >= 0) {
+		group_file(l, acct, name, "cpu.stat", path);
+		st->cpu_usage_us = read_key(path, "usage_usec");
+	}
+	if (memory >= 0 && l->h[memory].version == 1) {
+		uint64_t memsw;
+
+		group_file(l, memory, name, "memory.limit_in_bytes", path);
+		st->memory_limit = read_limit(path);
+		group_file(l, memory, name, "memory.memsw.limit_in_bytes", path);
+		memsw = read_limit(path);
+		st->swap_limit = memsw == LIMIT_MAX || memsw == VALUE_UNKNOWN ||
+			st->memory_limit >= VALUE_UNKNOWN ? memsw : memsw - st->memory_limit;
+		group_file(l, memory, name, "memory.usage_in_bytes", path);
+		st->memory_current = read_number(path);
+		group_file(l, memory, name, "memory.max_usage_in_bytes", path);
+		st->memory_peak = read_number(path);
+		group_file(l, memory, name, "memory.oom_control", path);
+		st->oom_kills = read_key(path, "oom_kill");
+	} else if (memory >= 0) {
+		group_file(l, memory, name, "memory.max", path);
+		st->memory_limit = read_limit(path);
+		group_file(l, memory, name, "memory.swap.max", path);
+		st->swap_limit = read_limit(path);
+		group_file(l, memory, name, "memory.current", path);
+		st->memory_current = read_number(path);
+		group_file(l, memory, name, "memory.peak", path);
+		st->memory_peak = read_number(path);
+		group_file(l, memory, name, "memory.events", path);
+		st->oom_kills = read_key(path, "oom_kill");
+	}
+	if (pids >= 0) {
+		group_file(l, pids, name, "pids.max", path);
+		st->pids_limit = read_limit(path);
+		group_file(l, pids, name, "pids.current", path);
+		st->pids_current = read_number(path);
+	}
+}
+
 static void print_stat_json(const char *name, const struct group_stat *st,
 			    const pid_t *pids, size_t nr)
 {
@@ -151,13 +251,19 @@ static void print_stat_json(const char *name, const struct group_stat *st,
 	json_finish(&j);
 }
 
-void print_stat(const struct layout *l, const char *name, const struct group_stat *st,
-		const pid_t *pids, size_t nr, int json)
+/* stat NAME: every counter, then the members. */
+void print_stat(const struct layout *l, const char *name, int json)
 {
+	struct group_stat stat_buf, *st = &stat_buf;
 	char a[32], b[32];
+	pid_t *pids;
+	size_t nr;
 
+	read_group_stat(l, name, st);
+	nr = group_members(l, name, &pids);
 	if (json) {
 		print_stat_json(name, st, pids, nr);
+		free(pids);
 		return;
 	}
 	printf("group:        %s (%s, under %s)\n", name, l->mode, l->root);
@@ -184,4 +290,5 @@ void print_stat(const struct layout *l, const char *name, const struct group_sta
 	for (size_t i = 0; i < nr; i++)
 		printf(" %d", (int)pids[i]);
 	printf("%s\n", nr ? "" : " (none)");
+	free(pids);
 }

@@ -26,7 +26,7 @@
  * outside, its first child becomes PID 1, and once that child exits the
  * namespace is dead: every later fork(2) fails with ENOMEM.
  *
- * Syscalls: unshare(2), mount(2), sethostname(2), fork(2), waitpid(2),
+ * Syscalls: unshare(2), mount(2), sethostname(2), fork(2), wait4(2),
  * kill(2), execvp(3).  Man pages: unshare(1), unshare(2), namespaces(7),
  * pid_namespaces(7), user_namespaces(7), mount_namespaces(7), time_namespaces(7).
  */
@@ -53,8 +53,6 @@
 
 #define PROG "02-unshare"
 #define DEFAULT_SHELL "/bin/sh"   /* when $SHELL is unset, as unshare(1) */
-#define EXIT_CANNOT_EXEC 126      /* the shell's codes for exec failures */
-#define EXIT_NOT_FOUND 127
 #define PIDFILE_MODE 0644
 
 /* Each namespace: its clone flag, util-linux's option, its /proc/PID/ns name. */
@@ -73,14 +71,6 @@ static const struct namespace_kind {
 	{ CLONE_NEWUSER, "--user", "user" },
 };
 #define NR_KINDS (sizeof(namespace_kinds) / sizeof(namespace_kinds[0]))
-
-static const struct flag_name clone_flag_names[] = {
-	{ CLONE_NEWNS, "CLONE_NEWNS" },         { CLONE_NEWUTS, "CLONE_NEWUTS" },
-	{ CLONE_NEWIPC, "CLONE_NEWIPC" },       { CLONE_NEWNET, "CLONE_NEWNET" },
-	{ CLONE_NEWPID, "CLONE_NEWPID" },       { CLONE_NEWCGROUP, "CLONE_NEWCGROUP" },
-	{ CLONE_NEWTIME, "CLONE_NEWTIME" },     { CLONE_NEWUSER, "CLONE_NEWUSER" },
-	{ 0, NULL },
-};
 
 struct options {
 	int flags;              /* CLONE_NEW* */
@@ -222,7 +212,7 @@ static void unshare_namespaces(const struct options *opt)
 {
 	char flags[256], shell[256] = "unshare";
 	size_t used = strlen(shell);
-	int r, err;
+	int r;
 
 	for (size_t i = 0; i < NR_KINDS; i++)
 		if (opt->flags & namespace_kinds[i].flag)
@@ -230,19 +220,13 @@ static void unshare_namespaces(const struct options *opt)
 						 namespace_kinds[i].option);
 	if (opt->fork)
 		snprintf(shell + used, sizeof(shell) - used, " --fork");
-	flags_to_string(flags, sizeof(flags), (unsigned long)opt->flags, clone_flag_names);
 
-	r = unshare(opt->flags);
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, shell, "unshare(%s)", flags);
-	if (err == EPERM) {
-		warn_msg("unshare(%s): %s", flags, strerror(EPERM));
-		hint("every namespace but --user needs CAP_SYS_ADMIN: run as root, "
-		     "or add --user --map-root-user");
-		exit(EXIT_REFUSED);
+	r = traced_unshare(shell, opt->flags);
+	if (r < 0) {
+		trace_clone_flags(flags, sizeof(flags), (unsigned long)opt->flags);
+		die_hint(-r, r == -EPERM ? "every namespace but --user needs CAP_SYS_ADMIN: run "
+			 "as root, or add --user --map-root-user" : NULL, "unshare(%s)", flags);
 	}
-	if (r < 0)
-		die_err(err, "unshare(%s)", flags);
 }
 
 /*
@@ -268,29 +252,22 @@ static void map_root_user(uid_t outer_uid, gid_t outer_gid)
  */
 static void make_mounts_private(void)
 {
-	int err, r = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	int r = traced_mount("mount --make-rprivate /   (unshare(1) does this; unshare(2) "
+			     "does not)", NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 
-	err = r < 0 ? errno : 0;
-	explain_call(r, err,
-		     "mount --make-rprivate /   (unshare(1) does this; unshare(2) does not)",
-		     "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)");
 	if (r < 0)
-		die_err(err, "make / recursively private");
+		die_err(-r, "make / recursively private");
 }
 
 /* 4. Only this UTS namespace sees the new name. */
 static void set_hostname(const char *name)
 {
 	char shell[HOST_NAME_MAX + 16];
-	int err, r;
+	int r;
 
 	snprintf(shell, sizeof(shell), "hostname %s", name);
-	r = sethostname(name, strlen(name));
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, shell, "sethostname(\"%s\", %zu)", name,
-		     strlen(name));
-	if (r < 0)
-		die_err(err, "sethostname '%s'", name);
+	if ((r = traced_sethostname(shell, name)) < 0)
+		die_err(-r, "sethostname '%s'", name);
 }
 
 /*
@@ -320,19 +297,24 @@ static void pidfile_open(struct pidfile *pf, const char *path)
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	else
 		snprintf(dir, sizeof(dir), ".");
-	pf->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	pf->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, PIDFILE_MODE);
-	if (pf->fd < 0 || pf->dir_fd < 0)
-		die_errno("open pidfile %s", path);
+	pf->dir_fd = traced_open(NULL, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (pf->dir_fd < 0)
+		die_err(-pf->dir_fd, "open pidfile %s", path);
+	pf->fd = traced_open(NULL, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, PIDFILE_MODE);
+	if (pf->fd < 0)
+		die_err(-pf->fd, "open pidfile %s", path);
 }
 
 static void pidfile_write(struct pidfile *pf, pid_t pid)
 {
-	if (dprintf(pf->fd, "%d\n", (int)pid) < 0)
-		die_errno("write pidfile %s", pf->path);
+	char text[32];
+	int len = snprintf(text, sizeof(text), "%d\n", (int)pid);
+	ssize_t r = traced_write(NULL, pf->fd, text, (size_t)len);
+
+	if (r < 0)
+		die_err((int)-r, "write pidfile %s", pf->path);
 	close(pf->fd);
 	pf->fd = -1;
-	explain_call(0, 0, NULL, "write(\"%s\", \"%d\")", pf->path, (int)pid);
 }
 
 static void remove_pidfile(void *arg)
@@ -374,42 +356,35 @@ static pid_t fork_command_process(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	pid = fork();
+	pid = traced_fork("unshare --fork");
 	if (pid < 0)
-		die_errno("fork");
+		die_err(-pid, "fork");
 	if (pid == 0) {
 		undo_forget(); /* the parent's undo stack is the parent's */
 		return 0;
 	}
 	child_pid = pid;
-	explain_call(pid, 0, "unshare --fork", "fork()");
 	return pid;
 }
 
 /* The parent's job with --fork: wait for CMD and return its status. */
 static int wait_for_command(pid_t pid)
 {
-	int status;
+	int status, r = traced_wait4(NULL, pid, &status, 0, NULL);
 
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			die_errno("waitpid %d", (int)pid);
-	explain_call(pid, 0, NULL, "waitpid(%d) [%s %d]", (int)pid,
-		     WIFSIGNALED(status) ? "signal" : "exit",
-		     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	if (r < 0)
+		die_err(-r, "wait4 %d", (int)pid);
+	return exit_status_from_wait(status);
 }
 
 /* 6a. A /proc of the new PID namespace: ps and /proc/self tell the truth. */
 static void mount_proc(void)
 {
-	int err, r = mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	int r = traced_mount("mount -t proc proc /proc", "proc", "/proc", "proc",
+			     MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, "mount -t proc proc /proc",
-		     "mount(\"proc\", \"/proc\", \"proc\", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)");
 	if (r < 0)
-		die_err(err, "mount proc on /proc");
+		die_err(-r, "mount proc on /proc");
 }
 
 /*
@@ -419,17 +394,16 @@ static void mount_proc(void)
  */
 static void wait_for_go(const char *fifo)
 {
-	char byte;
+	char byte, shell[PATH_MAX + 16];
 	ssize_t n;
-	int fd = open(fifo, O_RDWR | O_CLOEXEC);
+	int fd = traced_open(NULL, fifo, O_RDWR | O_CLOEXEC, 0);
 
 	if (fd < 0)
-		die_errno("open --wait FIFO %s", fifo);
-	explain_note("read(\"%s\", 1) ...   # waiting for a byte: echo > %s", fifo, fifo);
-	while ((n = read(fd, &byte, 1)) < 0 && errno == EINTR)
-		;
-	if (n < 0)
-		die_errno("read --wait FIFO %s", fifo);
+		die_err(-fd, "open --wait FIFO %s", fifo);
+	snprintf(shell, sizeof(shell), "echo > %s", fifo);
+	explain_note("# waiting for a byte on %s (%s)", fifo, shell);
+	if ((n = traced_read(shell, fd, &byte, 1)) < 0)
+		die_err((int)-n, "read --wait FIFO %s", fifo);
 	close(fd);
 }
 
@@ -437,18 +411,15 @@ static void wait_for_go(const char *fifo)
 static void __attribute__((noreturn)) exec_command(char **command)
 {
 	char *shell_argv[2] = { getenv("SHELL"), NULL };
-	int err;
+	int r;
 
 	if (!command) {
 		if (!shell_argv[0] || !shell_argv[0][0])
 			shell_argv[0] = DEFAULT_SHELL;
 		command = shell_argv;
 	}
-	explain_note("execvp(\"%s\", ...)", command[0]);
-	execvp(command[0], command);
-	err = errno;
-	fprintf(stderr, PROG ": exec %s: %s\n", command[0], strerror(err));
-	exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+	r = traced_execvp(NULL, command);
+	die_status(exit_status_from_exec_error(-r), -r, NULL, "exec %s", command[0]);
 }
 
 int main(int argc, char **argv)

@@ -56,8 +56,6 @@
 #define NEW_DIR_MODE 0755
 #define OLD_ROOT_MODE 0700           /* nobody else needs to look in there */
 #define DEV_NODE_MODE 0666
-#define EXIT_CANNOT_EXEC 126         /* the shell's codes for exec failures */
-#define EXIT_NOT_FOUND 127
 #define NS_LINK_MAX 64
 #define KTHREADD_PID "2"
 #define FIRST_NON_STDIO_FD 3
@@ -76,15 +74,6 @@ static const struct dev_node {
 	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
 	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
-
-static const struct flag_name mount_flag_names[] = {
-	{ MS_RDONLY, "MS_RDONLY" }, { MS_NOSUID, "MS_NOSUID" }, { MS_NODEV, "MS_NODEV" },
-	{ MS_NOEXEC, "MS_NOEXEC" }, { MS_BIND, "MS_BIND" },     { MS_REC, "MS_REC" },
-	{ MS_PRIVATE, "MS_PRIVATE" }, { 0, NULL },
-};
-
-static char old_root_made[PATH_MAX + sizeof("/" OLD_ROOT)]; /* for the undo: NEWROOT/oldroot */
-static char bind_made[PATH_MAX];     /* for the undo: NEWROOT bound onto itself */
 
 static void usage(FILE *out)
 {
@@ -203,13 +192,11 @@ static int in_host_mount_namespace(void)
 /* 2. Nothing we do may propagate to the host, and pivot_root wants it so. */
 static void make_mounts_private(void)
 {
-	int err, r = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	int r = traced_mount("mount --make-rprivate /", NULL, "/", NULL, MS_REC | MS_PRIVATE,
+			     NULL);
 
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, "mount --make-rprivate /",
-		     "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)");
 	if (r < 0)
-		die_err(err, "make / recursively private");
+		die_err(-r, "make / recursively private");
 }
 
 /* statx(2) says whether a path is the root of a mount (Linux 5.8). */
@@ -224,100 +211,65 @@ static int is_mount_point(const char *path)
 	return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
 }
 
-static void unmount_bind(void *unused)
-{
-	(void)unused;
-	umount2(bind_made, MNT_DETACH);
-}
-
 /* 3. pivot_root's new_root must be a mount: make the directory one. */
 static void bind_onto_itself(const char *dir)
 {
 	char shell[PATH_MAX * 2 + 32];
-	int err, r;
+	int r;
 
 	snprintf(shell, sizeof(shell), "mount --rbind %s %s", dir, dir);
-	r = mount(dir, dir, NULL, MS_BIND | MS_REC, NULL);
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, shell,
-		     "mount(\"%s\", \"%s\", NULL, MS_BIND|MS_REC, NULL)", dir, dir);
+	r = traced_mount(shell, dir, dir, NULL, MS_BIND | MS_REC, NULL);
 	if (r < 0)
-		die_err(err, "bind-mount %s onto itself", dir);
-	snprintf(bind_made, sizeof(bind_made), "%s", dir);
-	undo_push(unmount_bind, NULL);
-}
-
-static void remove_old_root_dir(void *unused)
-{
-	(void)unused;
-	rmdir(old_root_made);
+		die_err(-r, "bind-mount %s onto itself", dir);
+	undo_umount(dir);
 }
 
 /* 4. The pivot itself, with the kernel's reasons spelled out. */
 static void pivot_to(const char *new_root)
 {
-	char put_old[sizeof(old_root_made)], shell[sizeof(old_root_made) + 64];
-	int r, err;
+	char put_old[PATH_MAX + sizeof("/" OLD_ROOT)], shell[sizeof(put_old) + 64];
+	int r;
 
 	snprintf(put_old, sizeof(put_old), "%s/" OLD_ROOT, new_root);
-	r = mkdir(put_old, OLD_ROOT_MODE);
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, "mkdir oldroot", "mkdir(\"%s\", 0%o)",
-		     put_old, OLD_ROOT_MODE);
-	if (r == 0) {
-		snprintf(old_root_made, sizeof(old_root_made), "%s", put_old);
-		undo_push(remove_old_root_dir, NULL);
-	} else if (err != EEXIST) {
-		die_err(err, "mkdir %s", put_old);
-	}
+	r = traced_mkdir("mkdir oldroot", put_old, OLD_ROOT_MODE);
+	if (r == 0)
+		undo_rmdir(put_old);
+	else if (r != -EEXIST)
+		die_err(-r, "mkdir %s", put_old);
 
 	snprintf(shell, sizeof(shell), "cd %s && pivot_root . " OLD_ROOT, new_root);
-	r = sys_pivot_root(new_root, put_old);
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, shell, "pivot_root(\"%s\", \"%s\")",
-		     new_root, put_old);
-	if (r < 0) {
-		fprintf(stderr, PROG ": pivot_root %s %s: %s\n", new_root, put_old,
-			strerror(err));
-		/* pivot_root(2) ERRORS; the order seen on 6.18 is in docs/04-pivot.md */
-		if (err == EINVAL)
-			hint("a mount involved has shared propagation (mount --make-rprivate /), "
-			     "or new_root is not a mount point, or put_old is not under new_root");
-		else if (err == EBUSY)
-			hint("new_root or put_old is on the current root mount: new_root must be "
-			     "a mount point of its own (mount --bind DIR DIR)");
-		else if (err == EPERM)
-			hint("pivot_root needs CAP_SYS_ADMIN in the mount namespace's "
-			     "user namespace: run as root");
-		undo_run();
-		exit(EXIT_REFUSED);
-	}
+	r = traced_pivot_root(shell, new_root, put_old);
+	/* pivot_root(2) ERRORS; the order seen on 6.18 is in docs/04-pivot.md */
+	if (r < 0)
+		die_hint(-r, r == -EINVAL ? "a mount involved has shared propagation (mount "
+			 "--make-rprivate /), or new_root is not a mount point, or put_old is "
+			 "not under new_root" :
+			 r == -EBUSY ? "new_root or put_old is on the current root mount: "
+			 "new_root must be a mount point of its own (mount --bind DIR DIR)" :
+			 r == -EPERM ? "pivot_root needs CAP_SYS_ADMIN in the mount "
+			 "namespace's user namespace: run as root" : NULL,
+			 "pivot_root %s %s", new_root, put_old);
 	undo_forget(); /* the old root is ours to remove from now on */
-	if (chdir("/") < 0)
-		die_errno("chdir / in the new root");
+	if ((r = traced_chdir(NULL, "/")) < 0)
+		die_err(-r, "chdir / in the new root");
 }
 
 /* mkdir for mount points in the new root; an existing directory is fine. */
 static void make_dir(const char *path)
 {
-	if (mkdir(path, NEW_DIR_MODE) < 0 && errno != EEXIST)
-		die_errno("mkdir %s", path);
+	int r = traced_mkdir(NULL, path, NEW_DIR_MODE);
+
+	if (r < 0 && r != -EEXIST)
+		die_err(-r, "mkdir %s", path);
 }
 
 static void mount_fs(const char *source, const char *target, const char *type,
 		     unsigned long flags, const char *data, const char *shell)
 {
-	char names[128];
-	int err, r;
+	int r = traced_mount(shell, source, target, type, flags, data);
 
-	flags_to_string(names, sizeof(names), flags, mount_flag_names);
-	r = mount(source, target, type, flags, data);
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, shell, "mount(\"%s\", \"%s\", \"%s\", %s, %s%s%s)",
-		     source, target, type, names, data ? "\"" : "", data ? data : "NULL",
-		     data ? "\"" : "");
 	if (r < 0)
-		die_err(err, "mount %s on %s", type, target);
+		die_err(-r, "mount %s on %s", type, target);
 }
 
 /*
@@ -352,6 +304,7 @@ static void mount_dev(void)
 {
 	char path[64];
 	mode_t old_umask;
+	int r;
 
 	make_dir("/dev");
 	mount_fs("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755",
@@ -359,27 +312,21 @@ static void mount_dev(void)
 	old_umask = umask(0); /* the nodes are 0666, whatever our umask says */
 	for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
 		const struct dev_node *d = &dev_nodes[i];
-		int r, err;
 
 		snprintf(path, sizeof(path), "/dev/%s", d->name);
-		r = mknod(path, S_IFCHR | DEV_NODE_MODE, makedev(d->major, d->minor));
-		err = r < 0 ? errno : 0;
-		explain_call(r, err, NULL, "mknod(\"%s\", S_IFCHR|0%o, %u:%u)",
-			     path, DEV_NODE_MODE, d->major, d->minor);
+		r = traced_mknod(NULL, path, S_IFCHR | DEV_NODE_MODE, makedev(d->major, d->minor));
 		if (r < 0)
-			die_err(err, "mknod %s", path);
+			die_err(-r, "mknod %s", path);
 	}
 	umask(old_umask);
 	make_dir("/dev/pts");
 	mount_fs("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		 "newinstance,ptmxmode=0666,mode=0620",
 		 "mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts");
-	if (symlink("pts/ptmx", "/dev/ptmx") < 0)
-		die_errno("symlink /dev/ptmx");
-	if (symlink("/proc/self/fd", "/dev/fd") < 0)
-		die_errno("symlink /dev/fd");
-	explain_call(0, 0, NULL, "symlink(\"pts/ptmx\", \"/dev/ptmx\"); "
-		     "symlink(\"/proc/self/fd\", \"/dev/fd\")");
+	if ((r = traced_symlink(NULL, "pts/ptmx", "/dev/ptmx")) < 0)
+		die_err(-r, "symlink /dev/ptmx");
+	if ((r = traced_symlink(NULL, "/proc/self/fd", "/dev/fd")) < 0)
+		die_err(-r, "symlink /dev/fd");
 }
 
 /*
@@ -388,25 +335,20 @@ static void mount_dev(void)
  */
 static void detach_old_root(void)
 {
-	int err, r = umount2("/" OLD_ROOT, MNT_DETACH);
+	int r = traced_umount2("umount -l /" OLD_ROOT, "/" OLD_ROOT, MNT_DETACH);
 
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, "umount -l /" OLD_ROOT,
-		     "umount2(\"/" OLD_ROOT "\", MNT_DETACH)");
 	if (r < 0)
-		die_err(err, "umount /" OLD_ROOT);
-	r = rmdir("/" OLD_ROOT);
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, "rmdir /" OLD_ROOT, "rmdir(\"/" OLD_ROOT "\")");
-	if (r < 0)
-		die_err(err, "rmdir /" OLD_ROOT);
+		die_err(-r, "umount /" OLD_ROOT);
+	if ((r = traced_rmdir("rmdir /" OLD_ROOT, "/" OLD_ROOT)) < 0)
+		die_err(-r, "rmdir /" OLD_ROOT);
 }
 
 /* 7. Run CMD.  PATH is searched in the new root now. */
 static void __attribute__((noreturn)) exec_command(char **command)
 {
 	static char *default_argv[] = { DEFAULT_COMMAND, NULL };
-	int r, err;
+	char not_found[2 * PATH_MAX];
+	int r;
 
 	if (!command)
 		command = default_argv;
@@ -416,23 +358,15 @@ static void __attribute__((noreturn)) exec_command(char **command)
 	 * out of the new root from it: runc's CVE-2024-21626 was such a leaked
 	 * fd.  CLOEXEC rather than close, so the message below can still print.
 	 */
-	r = close_range(FIRST_NON_STDIO_FD, ~0U, CLOSE_RANGE_CLOEXEC);
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, NULL, "close_range(%d, ~0U, CLOSE_RANGE_CLOEXEC)",
-		     FIRST_NON_STDIO_FD);
+	r = traced_close_range(NULL, FIRST_NON_STDIO_FD, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (r < 0)
-		die_err(err, "close_range");
-	explain_note("execvp(\"%s\", ...)", command[0]);
-	execvp(command[0], command);
-	err = errno;
-	fprintf(stderr, PROG ": exec %s in the new root: %s\n", command[0], strerror(err));
-	if (err == ENOENT) {
-		hint("paths are looked up in the new root now: copy %s into it, and for a "
-		     "dynamically linked program its loader and libraries (ldd %s)",
-		     command[0], command[0]);
-		exit(EXIT_NOT_FOUND);
-	}
-	exit(EXIT_CANNOT_EXEC);
+		die_err(-r, "close_range");
+	r = traced_execvp(NULL, command);
+	snprintf(not_found, sizeof(not_found), "paths are looked up in the new root now: copy "
+		 "%s into it, and for a dynamically linked program its loader and libraries "
+		 "(ldd %s)", command[0], command[0]);
+	die_status(exit_status_from_exec_error(-r), -r, r == -ENOENT ? not_found : NULL,
+		   "exec %s in the new root", command[0]);
 }
 
 int main(int argc, char **argv)
@@ -450,10 +384,11 @@ int main(int argc, char **argv)
 
 	/* 1. Never in the host's mount namespace. */
 	if (in_host_mount_namespace()) {
-		fprintf(stderr, PROG ": refusing to pivot the host's mount namespace\n");
-		hint("run it in a new mount namespace: 02-unshare --mount --pid --fork -- "
-		     PROG " %s", opt.new_root);
-		exit(EXIT_REFUSED);
+		char how[PATH_MAX + 96];
+
+		snprintf(how, sizeof(how), "run it in a new mount namespace: 02-unshare --mount "
+			 "--pid --fork -- " PROG " %s", opt.new_root);
+		die_hint(0, how, "refusing to pivot the host's mount namespace");
 	}
 
 	/* 2. Private propagation, for the host's sake and pivot_root's. */

@@ -94,14 +94,13 @@ void veth_show(struct nl_socket *nl, int json)
 
 	/* 1. Dump the links, then the IPv4 addresses. */
 	nl_request_init(&req, RTM_GETLINK, NLM_F_DUMP, NULL, sizeof(struct ifinfomsg));
+	req.shell = "ip -j link";
 	if ((r = nl_talk(nl, &req, show_link_reply, &t)) < 0)
 		die("RTM_GETLINK dump: %s", nl_strerror(nl, r));
-	explain_call(t.nr_links, 0, "ip -j link", "RTM_GETLINK(NLM_F_REQUEST|NLM_F_DUMP)");
 	nl_request_init(&req, RTM_GETADDR, NLM_F_DUMP, &family, sizeof(family));
+	req.shell = "ip -j -4 addr";
 	if ((r = nl_talk(nl, &req, show_addr_reply, &t)) < 0)
 		die("RTM_GETADDR dump: %s", nl_strerror(nl, r));
-	explain_call(t.nr_addrs, 0, "ip -j -4 addr",
-		     "RTM_GETADDR(NLM_F_REQUEST|NLM_F_DUMP, family=AF_INET)");
 
 	/* 2. Print them, one link a line (or one JSON array). */
 	if (json) {

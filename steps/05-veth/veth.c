@@ -40,7 +40,6 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,25 +97,6 @@ static void usage(FILE *out)
 		"Exit status: 0 ok, 1 the kernel refused, 2 bad usage.\n"
 		"Example: " PROG " add --pid 1234 --host-addr 172.17.0.1/16 \\\n"
 		"           --container-addr 172.17.0.2/16 --gateway 172.17.0.1\n");
-}
-
-/* die() with a second line for a known pitfall (HINT_TEXT may be NULL). */
-static void die_hint(const char *hint_text, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 2, 3)));
-
-static void die_hint(const char *hint_text, const char *fmt, ...)
-{
-	char message[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	warn_msg("%s", message);
-	if (hint_text)
-		hint("%s", hint_text);
-	undo_run();
-	exit(EXIT_REFUSED);
 }
 
 static void copy_ifname(char *dst, const char *option, const char *name)
@@ -214,31 +194,13 @@ static void parse_options(int argc, char **argv, struct options *opt)
 /* --- talking rtnetlink -------------------------------------------------- */
 
 /*
- * Send one request, wait for its ACK, and trace it: the message decoded,
- * its result, and the post's command for the same thing.
+ * Send one request and wait for its ACK.  nl_talk traces it with --explain,
+ * decoded from the bytes sent; SHELL is the post's command for it.
  */
-static int rtnl_do(struct nl_socket *nl, struct nl_request *req, const char *shell,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int rtnl_do(struct nl_socket *nl, struct nl_request *req, const char *shell,
-		   const char *fmt, ...)
+static int rtnl_do(struct nl_socket *nl, struct nl_request *req, const char *shell)
 {
-	char what[256], flags[128], *args;
-	va_list ap;
-	int r = nl_talk(nl, req, NULL, NULL);
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	/* "RTM_NEWLINK(NLM_F_REQUEST|...) ifname=..." : the type, its flags, the rest */
-	args = strchr(what, ' ');
-	if (args)
-		*args++ = '\0';
-	explain_call(r < 0 ? -1 : 0, -r, shell, "%s%s(%s) %s",
-		     nl == &container_nl ? "[container] " : "", what,
-		     nl_flags_string(flags, sizeof(flags), req->hdr.nlmsg_flags, 0),
-		     args ? args : "");
-	return r;
+	req->shell = shell;
+	return nl_talk(nl, req, NULL, NULL);
 }
 
 /* RTM_GETLINK by name: the ifindex, as ip's ll_name_to_index() finds it. */
@@ -258,8 +220,6 @@ static int link_index(struct nl_socket *nl, const char *name)
 	nl_request_init(&req, RTM_GETLINK, 0, NULL, sizeof(struct ifinfomsg));
 	nl_put_string(&req, IFLA_IFNAME, name);
 	r = nl_talk(nl, &req, link_index_reply, &index);
-	explain_call(r < 0 ? -1 : index, -r, NULL, "%sRTM_GETLINK(NLM_F_REQUEST|NLM_F_ACK) "
-		     "ifname=\"%s\" -> index", nl == &container_nl ? "[container] " : "", name);
 	return r < 0 ? r : index;
 }
 
@@ -272,7 +232,7 @@ static int link_delete(struct nl_socket *nl, const char *name)
 	nl_request_init(&req, RTM_DELLINK, 0, NULL, sizeof(struct ifinfomsg));
 	nl_put_string(&req, IFLA_IFNAME, name);
 	snprintf(shell, sizeof(shell), "ip link del %s", name);
-	return rtnl_do(nl, &req, shell, "RTM_DELLINK ifname=\"%s\"", name);
+	return rtnl_do(nl, &req, shell);
 }
 
 /* What undo_push runs when a later step fails. */
@@ -291,13 +251,11 @@ static int open_container_netns(pid_t pid)
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	explain_call(fd, fd < 0 ? errno : 0, NULL, "open(\"%s\", O_RDONLY)", path);
-	if (fd < 0 && errno == ENOENT)
+	fd = traced_open(NULL, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd == -ENOENT)
 		die("open %s: no process %d", path, (int)pid);
 	if (fd < 0)
-		die_hint(errno == EACCES || errno == EPERM ? HINT_ROOT : NULL, "open %s: %s",
-			 path, strerror(errno));
+		die_hint(-fd, fd == -EACCES || fd == -EPERM ? HINT_ROOT : NULL, "open %s", path);
 	/* Connecting a namespace to itself would rename our own links. */
 	if (stat("/proc/self/ns/net", &ours) == 0 && fstat(fd, &theirs) == 0 &&
 	    ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev)
@@ -309,20 +267,16 @@ static int open_container_netns(pid_t pid)
 /* 1. And a socket inside the container: setns there, socket(), setns back. */
 static void open_container_socket(int netns_fd, pid_t pid)
 {
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), r;
+	int self = traced_open(NULL, "/proc/self/ns/net", O_RDONLY | O_CLOEXEC, 0), r;
 
 	if (self < 0)
-		die_errno("open /proc/self/ns/net");
-	if (setns(netns_fd, CLONE_NEWNET) < 0)
-		die_hint(errno == EPERM ? HINT_ROOT : NULL, "setns /proc/%d/ns/net: %s",
-			 (int)pid, strerror(errno));
-	explain_call(0, 0, NULL, "setns(/proc/%d/ns/net, CLONE_NEWNET)", (int)pid);
+		die_err(-self, "open /proc/self/ns/net");
+	if ((r = traced_setns(NULL, netns_fd, CLONE_NEWNET)) < 0)
+		die_hint(-r, r == -EPERM ? HINT_ROOT : NULL, "setns /proc/%d/ns/net", (int)pid);
 	r = nl_open(&container_nl, NETLINK_ROUTE);
-	explain_call(r < 0 ? -1 : container_nl.fd, -r, NULL,
-		     "socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)  [inside]");
-	if (setns(self, CLONE_NEWNET) < 0)
+	container_nl.explain_tag = "[container] ";
+	if (traced_setns(NULL, self, CLONE_NEWNET) < 0)
 		die_errno("setns back to /proc/self/ns/net");
-	explain_call(0, 0, NULL, "setns(/proc/self/ns/net, CLONE_NEWNET)  [back]");
 	close(self);
 	if (r < 0)
 		die_err(-r, "netlink socket in the namespace of %d", (int)pid);
@@ -357,15 +311,14 @@ static void veth_create(const char *host_if, const char *peer_if, int netns_fd, 
 		     "ip link set %s netns %d", host_if, peer_if, peer_if, (int)pid);
 	snprintf(shell, sizeof(shell), "ip link add name %s type veth peer name %s netns %d",
 		 host_if, peer_if, (int)pid);
-	r = rtnl_do(&host_nl, &req, shell, "RTM_NEWLINK ifname=\"%s\" linkinfo={kind=\"veth\" "
-		    "peer={ifname=\"%s\" net_ns_fd=%d}}", host_if, peer_if, netns_fd);
+	r = rtnl_do(&host_nl, &req, shell);
 	if (r < 0) {
 		char taken[160];
 
 		snprintf(taken, sizeof(taken), "%s exists here or %s in the container: choose "
 			 "--host-if, or remove it with " PROG " del --host-if NAME",
 			 host_if, peer_if);
-		die_hint(r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL,
+		die_hint(0, r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL,
 			 "creating veth %s/%s: %s", host_if, peer_if, nl_strerror(&host_nl, r));
 	}
 	/* From here on a failure must remove the pair: deleting the host end
@@ -378,31 +331,22 @@ static void veth_create(const char *host_if, const char *peer_if, int netns_fd, 
  * plug into MASTER, and bring up.  ifi_change says which flags we mean; 0
  * there would overwrite all of them.
  */
-static int link_set(struct nl_socket *nl, int index, const char *name,
-		    const char *new_name, int master, int up, const char *shell)
+static int link_set(struct nl_socket *nl, int index, const char *new_name, int master,
+		    int up, const char *shell)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = index };
 	struct nl_request req;
-	char what[160];
-	int n;
 
 	if (up) {
 		ifi.ifi_flags = IFF_UP;
 		ifi.ifi_change = IFF_UP;
 	}
 	nl_request_init(&req, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
-	n = snprintf(what, sizeof(what), "RTM_NEWLINK index=%d (%s)", index, name);
-	if (new_name) {
+	if (new_name)
 		nl_put_string(&req, IFLA_IFNAME, new_name);
-		n += snprintf(what + n, sizeof(what) - (size_t)n, " ifname=\"%s\"", new_name);
-	}
-	if (master) {
+	if (master)
 		nl_put_u32(&req, IFLA_MASTER, (uint32_t)master);
-		n += snprintf(what + n, sizeof(what) - (size_t)n, " master=%d", master);
-	}
-	if (up)
-		snprintf(what + n, sizeof(what) - (size_t)n, " flags=IFF_UP change=IFF_UP");
-	return rtnl_do(nl, &req, shell, "%s", what);
+	return rtnl_do(nl, &req, shell);
 }
 
 /* RTM_NEWADDR: IFA_LOCAL is the address, IFA_ADDRESS the same on a
@@ -419,8 +363,7 @@ static int address_add(struct nl_socket *nl, int index, const char *name,
 	nl_put_attr(&req, IFA_LOCAL, &addr, sizeof(addr));
 	nl_put_attr(&req, IFA_ADDRESS, &addr, sizeof(addr));
 	snprintf(shell, sizeof(shell), "ip addr add %s/%u dev %s", inet_ntoa(addr), prefix, name);
-	return rtnl_do(nl, &req, shell, "RTM_NEWADDR index=%d (%s) local=%s/%u",
-		       index, name, inet_ntoa(addr), prefix);
+	return rtnl_do(nl, &req, shell);
 }
 
 /* RTM_NEWROUTE 0.0.0.0/0 via GATEWAY, with ip route add's defaults. */
@@ -435,8 +378,7 @@ static int default_route_add(struct nl_socket *nl, struct in_addr gateway)
 	nl_request_init(&req, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rtm, sizeof(rtm));
 	nl_put_attr(&req, RTA_GATEWAY, &gateway, sizeof(gateway));
 	snprintf(shell, sizeof(shell), "ip route add default via %s", inet_ntoa(gateway));
-	return rtnl_do(nl, &req, shell, "RTM_NEWROUTE dst=0.0.0.0/0 gateway=%s",
-		       inet_ntoa(gateway));
+	return rtnl_do(nl, &req, shell);
 }
 
 /* Stop here if R failed: the step, the kernel's reason; die_hint undoes. */
@@ -448,7 +390,7 @@ static void check(struct nl_socket *nl, int r, const char *what, const char *nam
 		return;
 	snprintf(taken, sizeof(taken), "%s already exists there: pick another name or address",
 		 name);
-	die_hint(r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL, "%s %s: %s", what,
+	die_hint(0, r == -EEXIST ? taken : r == -EPERM ? HINT_ROOT : NULL, "%s %s: %s", what,
 		 name, nl_strerror(nl, r));
 }
 
@@ -481,15 +423,14 @@ static int bridge_prepare(const struct options *opt)
 	nl_put_string(&req, IFLA_INFO_KIND, "bridge");
 	nl_nest_end(&req, linkinfo);
 	snprintf(shell, sizeof(shell), "ip link add name %s type bridge", opt->bridge);
-	r = rtnl_do(&host_nl, &req, shell,
-		    "RTM_NEWLINK ifname=\"%s\" linkinfo={kind=\"bridge\"}", opt->bridge);
+	r = rtnl_do(&host_nl, &req, shell);
 	check(&host_nl, r, "creating bridge", opt->bridge);
 	undo_push(undo_delete_link, (void *)opt->bridge);
 	index = must_find(&host_nl, opt->bridge);
 	r = address_add(&host_nl, index, opt->bridge, opt->host_addr, opt->host_prefix);
 	check(&host_nl, r, "adding the host address to", opt->bridge);
 	snprintf(shell, sizeof(shell), "ip link set dev %s up", opt->bridge);
-	r = link_set(&host_nl, index, opt->bridge, NULL, 0, 1, shell);
+	r = link_set(&host_nl, index, NULL, 0, 1, shell);
 	check(&host_nl, r, "bringing up", opt->bridge);
 	return index;
 }
@@ -521,17 +462,17 @@ static int command_add(struct options *opt)
 		snprintf(shell, sizeof(shell), "ip link set %s master %s up", opt->host_if,
 			 opt->bridge);
 	}
-	r = link_set(&host_nl, index, opt->host_if, NULL, bridge, 1, shell);
+	r = link_set(&host_nl, index, NULL, bridge, 1, shell);
 	check(&host_nl, r, "bringing up", opt->host_if);
 
 	/* 4. Inside: lo up, the peer renamed and up, its address, the route. */
 	index = must_find(&container_nl, "lo");
-	r = link_set(&container_nl, index, "lo", NULL, 0, 1, "ip link set dev lo up");
+	r = link_set(&container_nl, index, NULL, 0, 1, "ip link set dev lo up");
 	check(&container_nl, r, "bringing up", "lo");
 	index = must_find(&container_nl, opt->peer_if);
 	snprintf(shell, sizeof(shell), "ip link set %s name %s up", opt->peer_if,
 		 opt->container_if);
-	r = link_set(&container_nl, index, opt->peer_if, opt->container_if, 0, 1, shell);
+	r = link_set(&container_nl, index, opt->container_if, 0, 1, shell);
 	check(&container_nl, r, "renaming the container end to", opt->container_if);
 	r = address_add(&container_nl, index, opt->container_if, opt->container_addr,
 			opt->container_prefix);

@@ -28,7 +28,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <linux/if.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -146,25 +145,6 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			  IFNAMSIZ - 1);
 }
 
-/* die() with a second line for a known pitfall (HINT_TEXT may be NULL). */
-static void die_hint(const char *hint_text, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 2, 3)));
-
-static void die_hint(const char *hint_text, const char *fmt, ...)
-{
-	char message[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	warn_msg("%s", message);
-	if (hint_text)
-		hint("%s", hint_text);
-	undo_run();
-	exit(EXIT_REFUSED);
-}
-
 /* --- building nf_tables messages ---------------------------------------- */
 
 /* Every nf_tables message starts with an nfgenmsg naming the family. */
@@ -269,25 +249,6 @@ static void put_plain_expr(struct nl_request *req, const char *name)
 	nl_nest_end(req, elem);
 }
 
-/* Trace one message of a batch once the kernel has answered. */
-static void explain_batch_message(uint32_t seq, int err, const struct nl_request *req,
-				  const char *shell, const char *what)
-{
-	char flags[128];
-	const char *args = strchr(what, ' ');
-	int type_len = args ? (int)(args - what) : (int)strlen(what);
-
-	/* "NFT_MSG_NEWTABLE(NLM_F_REQUEST|...) seq=N name=..." */
-	nl_flags_string(flags, sizeof(flags), req->hdr.nlmsg_flags, 0);
-	if (err && seq != nl.error_seq)
-		explain_call(0, 0, shell, "  %.*s(%s) seq=%u%s [rolled back]", type_len, what,
-			     flags, seq, args ? args : "");
-	else
-		explain_call(seq == nl.error_seq ? -1 : 0, seq == nl.error_seq ? -err : 0,
-			     shell, "  %.*s(%s) seq=%u%s", type_len, what, flags, seq,
-			     args ? args : "");
-}
-
 static void open_socket(void)
 {
 	int r = nl_open(&nl, NETLINK_NETFILTER);
@@ -308,29 +269,29 @@ static int command_enable(const struct options *opt)
 	struct nl_request table, chain, rule;
 	struct nl_batch batch;
 	struct nlattr *hook, *exprs;
-	char source[INET_ADDRSTRLEN + 4], shell[3][256], what[256];
-	uint32_t seq[3];
+	char source[INET_ADDRSTRLEN + 4], shell[3][256];
+	uint32_t seq;
 	int r;
 
 	snprintf(source, sizeof(source), "%s/%u", inet_ntoa(opt->source), opt->prefix);
 
 	/* 1. Forwarding, in this network namespace only (it is per netns). */
-	r = file_read(IP_FORWARD, old_forward, sizeof(old_forward));
-	explain_call(r, r < 0 ? -r : 0, "sysctl net.ipv4.ip_forward", "read(\"%s\", \"%s\")",
-		     IP_FORWARD, r < 0 ? "" : old_forward);
+	r = traced_read_file("sysctl net.ipv4.ip_forward", IP_FORWARD, old_forward,
+			     sizeof(old_forward));
 	if (r < 0)
 		snprintf(old_forward, sizeof(old_forward), "0");
-	explain_note("# the post: sysctl -w net.ipv4.ip_forward=1");
-	r = file_write(IP_FORWARD, "1");
+	r = traced_write_file("sysctl -w net.ipv4.ip_forward=1", IP_FORWARD, "1");
 	if (r < 0)
-		die_hint(r == -EACCES || r == -EPERM ? HINT_ROOT : NULL, "write %s: %s",
-			 IP_FORWARD, strerror(-r));
+		die_hint(-r, r == -EACCES || r == -EPERM ? HINT_ROOT : NULL, "write %s",
+			 IP_FORWARD);
 	if (strcmp(old_forward, "1") != 0)
 		undo_push(undo_ip_forward, old_forward);
 
 	/* 2. The table, new (EXCL: enabling twice would add a second rule). */
 	nft_request(&table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
 	nl_put_string(&table, NFTA_TABLE_NAME, opt->table);
+	snprintf(shell[0], sizeof(shell[0]), "nft add table ip %s", opt->table);
+	table.shell = shell[0];
 
 	/* 3. The base chain: type nat, at the postrouting hook, priority srcnat. */
 	nft_request(&chain, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
@@ -342,6 +303,9 @@ static int command_enable(const struct options *opt)
 	nl_nest_end(&chain, hook);
 	nl_put_be32(&chain, NFTA_CHAIN_POLICY, NF_ACCEPT);
 	nl_put_string(&chain, NFTA_CHAIN_TYPE, "nat");
+	snprintf(shell[1], sizeof(shell[1]), "nft add chain ip %s " CHAIN " '{ type nat hook "
+		 "postrouting priority srcnat; policy accept; }'", opt->table);
+	chain.shell = shell[1];
 
 	/* 4. The rule: ip saddr CIDR [oifname NAME] counter masquerade. */
 	nft_request(&rule, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
@@ -354,46 +318,31 @@ static int command_enable(const struct options *opt)
 	put_plain_expr(&rule, "counter");   /* for show's packet count */
 	put_plain_expr(&rule, "masq");
 	nl_nest_end(&rule, exprs);
-
-	/* 5. One batch, one datagram, one answer per message. */
-	open_socket();
-	nl_batch_begin(&nl, &batch);
-	seq[0] = nl_batch_add(&nl, &batch, &table);
-	seq[1] = nl_batch_add(&nl, &batch, &chain);
-	seq[2] = nl_batch_add(&nl, &batch, &rule);
-	r = nl_batch_commit(&nl, &batch);
-
-	explain_note("sendmsg(NETLINK_NETFILTER, [BATCH_BEGIN seq=%u, 3 messages, BATCH_END]) "
-		     "= %zu bytes", batch.first_seq, batch.len);
-	snprintf(shell[0], sizeof(shell[0]), "nft add table ip %s", opt->table);
-	snprintf(shell[1], sizeof(shell[1]), "nft add chain ip %s " CHAIN " '{ type nat hook "
-		 "postrouting priority srcnat; policy accept; }'", opt->table);
 	snprintf(shell[2], sizeof(shell[2]),
 		 "nft add rule ip %s " CHAIN " ip saddr %s%s%s counter masquerade"
 		 "   # the post: iptables -t nat -A POSTROUTING -s %s%s%s -j MASQUERADE",
 		 opt->table, source, opt->out_if ? " oifname " : "",
 		 opt->out_if ? opt->out_if : "", source, opt->out_if ? " -o " : "",
 		 opt->out_if ? opt->out_if : "");
-	snprintf(what, sizeof(what), "NFT_MSG_NEWTABLE family=ip name=\"%s\"", opt->table);
-	explain_batch_message(seq[0], r, &table, shell[0], what);
-	snprintf(what, sizeof(what), "NFT_MSG_NEWCHAIN table=\"%s\" name=\"" CHAIN "\" "
-		 "hook={NF_INET_POST_ROUTING, priority %d} type=\"nat\" policy=NF_ACCEPT",
-		 opt->table, NF_IP_PRI_NAT_SRC);
-	explain_batch_message(seq[1], r, &chain, shell[1], what);
-	snprintf(what, sizeof(what), "NFT_MSG_NEWRULE table=\"%s\" chain=\"" CHAIN "\" "
-		 "expressions=[payload, %scmp eq %s,%s counter, masq]", opt->table,
-		 opt->prefix % 8 ? "bitwise, " : "", source, opt->out_if ? " meta oifname, cmp," : "");
-	explain_batch_message(seq[2], r, &rule, shell[2], what);
+	rule.shell = shell[2];
 
-	if (r == -EEXIST && nl.error_seq == seq[0]) {
+	/* 5. One batch, one datagram, one answer per message. */
+	open_socket();
+	nl_batch_begin(&nl, &batch);
+	seq = nl_batch_add(&nl, &batch, &table);
+	nl_batch_add(&nl, &batch, &chain);
+	nl_batch_add(&nl, &batch, &rule);
+	r = nl_batch_commit(&nl, &batch);
+
+	if (r == -EEXIST && nl.error_seq == seq) {
 		char again[NFT_NAME_MAXLEN + 96];
 
 		snprintf(again, sizeof(again), "it is there already: run " PROG " disable "
 			 "--table %s first, or pick another --table", opt->table);
-		die_hint(again, "creating table ip %s: %s", opt->table, nl_strerror(&nl, r));
+		die_hint(0, again, "creating table ip %s: %s", opt->table, nl_strerror(&nl, r));
 	}
 	if (r < 0)
-		die_hint(r == -EPERM ? HINT_ROOT : NULL, "installing table ip %s (batch, "
+		die_hint(0, r == -EPERM ? HINT_ROOT : NULL, "installing table ip %s (batch, "
 			 "message seq %u): %s", opt->table, nl.error_seq, nl_strerror(&nl, r));
 	undo_forget();
 	return 0;
@@ -403,23 +352,21 @@ static int command_disable(const struct options *opt)
 {
 	struct nl_request table;
 	struct nl_batch batch;
-	char shell[128], what[128];
-	uint32_t seq;
+	char shell[128];
 	int r;
 
 	nft_request(&table, NFT_MSG_DELTABLE, 0);
 	nl_put_string(&table, NFTA_TABLE_NAME, opt->table);
+	snprintf(shell, sizeof(shell), "nft delete table ip %s", opt->table);
+	table.shell = shell;
 	open_socket();
 	nl_batch_begin(&nl, &batch);
-	seq = nl_batch_add(&nl, &batch, &table);
+	nl_batch_add(&nl, &batch, &table);
 	r = nl_batch_commit(&nl, &batch);
-	snprintf(shell, sizeof(shell), "nft delete table ip %s", opt->table);
-	snprintf(what, sizeof(what), "NFT_MSG_DELTABLE family=ip name=\"%s\"", opt->table);
-	explain_batch_message(seq, r, &table, shell, what);
 	if (r == -ENOENT)
 		die("deleting table ip %s: no such table (nothing to disable)", opt->table);
 	if (r < 0)
-		die_hint(r == -EPERM ? HINT_ROOT : NULL, "deleting table ip %s: %s", opt->table,
+		die_hint(0, r == -EPERM ? HINT_ROOT : NULL, "deleting table ip %s: %s", opt->table,
 			 nl_strerror(&nl, r));
 	return 0;
 }
@@ -434,8 +381,6 @@ static int command_show(const struct options *opt)
 	nft_request(&req, NFT_MSG_GETTABLE, 0);
 	nl_put_string(&req, NFTA_TABLE_NAME, opt->table);
 	r = nl_talk(&nl, &req, NULL, NULL);
-	explain_call(r < 0 ? -1 : 0, -r, NULL, "NFT_MSG_GETTABLE(NLM_F_REQUEST|NLM_F_ACK) "
-		     "family=ip name=\"%s\"", opt->table);
 	if (r == -ENOENT)
 		die("table ip %s: no such table (" PROG " enable makes it)", opt->table);
 	if (r < 0)

@@ -164,10 +164,9 @@ int nat_show_rules(struct nl_socket *nl, const char *table, int json)
 	}
 	nl_request_init(&req, NFT_TYPE(NFT_MSG_GETRULE), NLM_F_DUMP, &nfg, sizeof(nfg));
 	nl_put_string(&req, NFTA_RULE_TABLE, table);
-	r = nl_talk(nl, &req, show_rule, &st);
 	snprintf(shell, sizeof(shell), "nft -a list table ip %s", table);
-	explain_call(r < 0 ? -1 : st.rules, -r, shell,
-		     "NFT_MSG_GETRULE(NLM_F_REQUEST|NLM_F_DUMP) family=ip table=\"%s\"", table);
+	req.shell = shell;
+	r = nl_talk(nl, &req, show_rule, &st);
 	if (r < 0)
 		return r;
 	if (json) {

@@ -6,8 +6,6 @@
 
 #include "nl.h"
 
-/* The nf_tables message types carry the subsystem in the high byte. */
-#define NFT_TYPE(msg) ((uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (msg)))
 #define IPV4_SADDR_OFFSET 12   /* source address in the IPv4 header (RFC 791) */
 #define IPV4_ADDR_LEN 4
 

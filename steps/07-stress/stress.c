@@ -119,13 +119,13 @@ static void report(const char *level, const char *fmt, ...)
 
 static void report(const char *level, const char *fmt, ...)
 {
+	char message[512];
 	va_list ap;
 
-	fprintf(stderr, PROG ": %s: [%d] ", level, (int)getpid());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	warn_msg("%s: [%d] %s", level, (int)getpid(), message);
 }
 
 static int parse_count(const char *opt_name, const char *arg)
@@ -290,9 +290,10 @@ static void start_worker(enum hog_kind kind, const struct options *opt,
 	pid_t pid;
 
 	clock_gettime(CLOCK_MONOTONIC, &w->started);
-	pid = fork();
+	pid = traced_fork(kind == HOG_CPU ? "stress -c: one worker per hog" :
+			  "stress -m: one worker per hog");
 	if (pid < 0)
-		die_errno("fork worker %d", nr_workers + 1);
+		die_err(-pid, "fork worker %d", nr_workers + 1);
 	if (pid == 0) {
 		/*
 		 * If 07-stress itself dies, even by SIGKILL, the kernel sends
@@ -313,9 +314,6 @@ static void start_worker(enum hog_kind kind, const struct options *opt,
 			hog_cpu();
 		hog_vm(opt);
 	}
-	explain_call(pid, 0, kind == HOG_CPU ? "stress -c: one worker per hog" :
-		     "stress -m: one worker per hog", "fork() [%s hog]",
-		     kind == HOG_CPU ? "cpu" : "vm");
 	w->pid = pid;
 	w->kind = kind;
 	nr_workers++;
@@ -359,18 +357,18 @@ static void stop_workers(const struct options *opt)
 	for (int i = 0; i < nr_workers; i++) {
 		if (workers[i].reaped)
 			continue;
-		if (kill(workers[i].pid, SIGKILL) < 0 && errno != ESRCH)
-			report("WARN", "kill worker %d: %s", (int)workers[i].pid,
-			       strerror(errno));
-		explain_call(0, 0, NULL, "kill(%d, SIGKILL)", (int)workers[i].pid);
+		int r = traced_kill(NULL, workers[i].pid, SIGKILL);
+
+		if (r < 0 && r != -ESRCH)
+			report("WARN", "kill worker %d: %s", (int)workers[i].pid, strerror(-r));
 	}
 	for (int i = 0; i < nr_workers; i++) {
 		struct rusage ru;
+		int status;
 
 		if (workers[i].reaped)
 			continue;
-		while (wait4(workers[i].pid, NULL, 0, &ru) < 0 && errno == EINTR)
-			;
+		traced_wait4(NULL, workers[i].pid, &status, 0, &ru);
 		workers[i].reaped = 1;
 		if (workers[i].kind == HOG_CPU)
 			report_cpu_share(opt, &workers[i], &ru);
@@ -387,10 +385,10 @@ static int supervise(const struct options *opt, const sigset_t *sleep_mask)
 		struct rusage ru;
 		struct worker *w;
 		int status;
-		pid_t pid = wait4(-1, &status, WNOHANG, &ru);
+		pid_t pid = traced_wait4(NULL, -1, &status, WNOHANG, &ru);
 
 		if (pid < 0)
-			die_errno("wait4");
+			die_err(-pid, "wait4");
 		if (pid == 0) {
 			if (stop_signal)
 				return 0;
@@ -401,8 +399,6 @@ static int supervise(const struct options *opt, const sigset_t *sleep_mask)
 		if (!w)
 			continue;
 		w->reaped = 1;
-		explain_call(pid, 0, NULL, "wait4(-1) [%s]",
-			     WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited");
 		if (WIFSIGNALED(status)) {
 			report("FAIL", "<-- worker %d got signal %d", (int)pid,
 			       WTERMSIG(status));
@@ -465,7 +461,7 @@ int main(int argc, char **argv)
 	if (stop_signal && stop_signal != SIGALRM) {
 		report("WARN", "stopped by %s after %.0fs; every worker reaped",
 		       strsignal(stop_signal), seconds_between(&begin, &end));
-		return 128 + stop_signal;
+		return exit_status_from_signal(stop_signal);
 	}
 	info(&opt, "successful run completed in %.0fs", seconds_between(&begin, &end));
 	return 0;

@@ -22,7 +22,6 @@
 
 #include "parse.h"
 
-#define PID_MAX_LIMIT 4194304   /* what parse_pid promises */
 #define IFNAME_MAX 15           /* IFNAMSIZ less the NUL */
 #define POISON 0xdeadbeefcafef00dULL
 

@@ -1,5 +1,11 @@
 /*
- * members.c - who is in a group, and getting them out (delete --kill).
+ * delete.c - who is in a group, and removing it: rmdir in every hierarchy,
+ * and with --kill its members first.  A first reading can skip this file.
+ *
+ * rmdir(2) of a group is refused with EBUSY while a live process is in it
+ * or a child group is below it; the tool lets the kernel answer, trying
+ * first the hierarchy where members are, so that a refusal comes before
+ * any rmdir worked and the group stays whole everywhere.
  *
  * cgroup.procs lists the group's processes, one PID a line (cgroups(7));
  * on v1 each hierarchy has its own, so the members are the union.  rmdir
@@ -74,7 +80,7 @@ size_t group_members(const struct layout *l, const char *name, pid_t **pids)
 }
 
 /* The group has members or child groups in hierarchy HIER: rmdir would fail. */
-int group_is_busy(const struct layout *l, int hier, const char *name)
+static int group_is_busy(const struct layout *l, int hier, const char *name)
 {
 	char dir[PATH_MAX];
 	pid_t *pids = NULL;
@@ -131,23 +137,22 @@ static void remove_group_dir(const char *dir, void *ctx)
 	int r;
 
 	(void)ctx;
-	/* After SIGKILL the kernel may need a moment to let go of the group. */
+	/* After SIGKILL the kernel may need a moment to let go of the group:
+	 * each try is traced, as strace would show it. */
 	for (int waited = 0;; waited += KILL_POLL_MS) {
-		r = rmdir(dir);
-		if (r == 0 || errno != EBUSY || waited >= KILL_WAIT_MS)
+		r = traced_rmdir("cgdelete", dir);
+		if (r != -EBUSY || waited >= KILL_WAIT_MS)
 			break;
 		nanosleep(&pause, NULL);
 	}
-	explain_call(r, r < 0 ? errno : 0, "rmdir (the post: cgdelete)", "rmdir(\"%s\")",
-		     dir);
 	if (r < 0)
-		die_with_hint(errno, errno == EBUSY ? "the group still has members or child "
-			      "groups: stop them, or use `" PROG " delete NAME --kill`" : NULL,
-			      "rmdir %s", dir);
+		die_hint(-r, r == -EBUSY ? "the group still has members or child "
+			 "groups: stop them, or use `" PROG " delete NAME --kill`" : NULL,
+			 "rmdir %s", dir);
 }
 
 /* The subtree's processes die (v2: cgroup.kill; v1: SIGKILL each), then it goes. */
-void kill_group(const struct layout *l, const char *name)
+static void kill_group(const struct layout *l, const char *name)
 {
 	struct timespec pause = { 0, KILL_POLL_MS * 1000000L };
 	char dir[PATH_MAX], path[PATH_MAX];
@@ -181,10 +186,7 @@ void kill_group(const struct layout *l, const char *name)
 		for (size_t i = 0; i < round.nr && send; i++) {
 			if (round.pids[i] == getpid())
 				die("delete --kill %s: this process is itself a member", name);
-			int r = kill(round.pids[i], SIGKILL);
-			if (waited == 0) /* trace the first round; later ones repeat it */
-				explain_call(r, r < 0 ? errno : 0, "kill -9 $(cat cgroup.procs)",
-					     "kill(%d, SIGKILL)", (int)round.pids[i]);
+			traced_kill("kill -9 $(cat cgroup.procs)", round.pids[i], SIGKILL);
 		}
 		free(round.pids);
 		nanosleep(&pause, NULL);
@@ -192,7 +194,48 @@ void kill_group(const struct layout *l, const char *name)
 }
 
 /* rmdir DIR and every group below it, children first. */
-void remove_subtree(const char *dir)
+static void remove_subtree(const char *dir)
 {
 	walk_depth_first(dir, remove_group_dir, NULL);
+}
+
+/* rmdir in every hierarchy; with --kill the members die first. */
+void delete_group(const struct layout *l, const char *name, int with_kill)
+{
+	char dir[PATH_MAX], members[PATH_MAX + 256];
+	int order[MAX_HIERARCHIES], n = 0;
+	pid_t *pids;
+	size_t nr = group_members(l, name, &pids);
+
+	if (!group_exists(l, name))
+		die_err(ENOENT, "delete %s", name);
+	if (with_kill)
+		kill_group(l, name);
+	/* Busy hierarchies first: a refusal then comes before any rmdir worked. */
+	for (int busy = 1; busy >= 0; busy--)
+		for (int i = 0; i < l->nr; i++)
+			if (l->h[i].managed && group_is_busy(l, i, name) == busy)
+				order[n++] = i;
+	for (int k = 0; k < n; k++) {
+		group_dir(l, order[k], name, dir);
+		if (!path_exists(dir))
+			continue;
+		if (with_kill) {
+			remove_subtree(dir);
+			continue;
+		}
+		/* No --kill: let the kernel answer; EBUSY while members remain. */
+		int r = traced_rmdir("cgdelete", dir);
+		if (r == -EBUSY && nr) {
+			snprintf(members, sizeof(members), "the group still has %zu member(s) "
+				 "(PID %d%s): stop them, or kill them and remove the group with `"
+				 PROG " delete %s --kill`", nr, (int)pids[0], nr > 1 ? " ..." : "",
+				 name);
+			die_hint(EBUSY, members, "rmdir %s", dir);
+		}
+		if (r < 0)
+			die_hint(-r, r == -EBUSY ? "the group has child groups: delete "
+				 "them first, or the whole subtree with --kill" : NULL, "rmdir %s", dir);
+	}
+	free(pids);
 }
