@@ -105,7 +105,8 @@ remove_cgroup() {
 # make_cgroup NAME [CONTROLLERS]: PARENT/CHILD with the post's commands,
 # removed at tearDown.  v1: mkdir in the cpu and the memory hierarchy.  v2:
 # one mkdir each, the parent handing CONTROLLERS (default "cpu memory") down
-# in its cgroup.subtree_control, as the root does (systemd's default).
+# in its cgroup.subtree_control, and the root handing cpu and memory down
+# (systemd switches on only what its units use).
 make_cgroup() {
     local controller c want=${2:-cpu memory} enable=''
     if [ "$CGROUP_MODE" = v2 ]; then

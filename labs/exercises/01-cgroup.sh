@@ -36,7 +36,8 @@ the cgroup file system) or ours (bin/01-cgroup create).
   cgroup v2 (Debian 12/13, Ubuntu 22.04/24.04: \`stat -f -c %T /sys/fs/cgroup\`
   says cgroup2fs): one tree for every controller. A group has cpu.max and
   memory.max only when its parent hands those controllers down in
-  cgroup.subtree_control, from the top (systemd has done the top one):
+  cgroup.subtree_control, from the top (at the top systemd switches on only
+  what its units use, often memory and pids but not cpu: cat it):
       echo +cpu +memory > /sys/fs/cgroup/cgroup.subtree_control
       mkdir -p /sys/fs/cgroup/$EX_CGROUP$hand_down
       echo ... > /sys/fs/cgroup/$EX_CGROUP/cpu.max       # "QUOTA PERIOD"
