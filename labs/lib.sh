@@ -105,6 +105,9 @@ lab_init() {
 # lab_names: every name this lab's world uses, derived from LAB_NAME.
 lab_names() {
     LAB_RUN=/run/tuna/$LAB_NAME                 # pid files, the FIFO
+    # Programs the lab runs from files it makes (a root file system): not
+    # under /run, which stock systems mount noexec.
+    LAB_EXEC_DIR=/var/lib/tuna/$LAB_NAME/exec
     LAB_CGROUP=tuna-$LAB_NAME                   # the lab's cgroup parent
     LAB_CONTAINER_CGROUP=$LAB_CGROUP/myContainer
     LAB_UPLINK_IF=tl${LAB_NAME}u                # host end of the "internet" link
