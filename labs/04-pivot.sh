@@ -8,7 +8,7 @@ lab_init "$@"
 export LAB_NETWORK=0   # no network namespaces needed
 
 lab_steps() {
-    local root=$LAB_RUN/root
+    local root=$LAB_EXEC_DIR/root
     step 1 "A root file system: busybox and its applet links"
     mkdir -p "$root/bin"
     cp /bin/busybox "$root/bin/busybox"

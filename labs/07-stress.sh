@@ -8,23 +8,43 @@ lab_init "$@"
 export LAB_NETWORK=0   # no network namespaces needed
 GROUP=$LAB_CGROUP/stress
 
-# share_of PID SECONDS: the CPU share of PID over SECONDS, from the kernel's
-# utime+stime in /proc/PID/stat (fields 14 and 15), in percent.
+# share_of PID SECONDS: the CPU share of PID over about SECONDS, from the
+# kernel's utime+stime in /proc/PID/stat (fields 14 and 15, in clock ticks)
+# over the wall time between the two reads, in percent.
 share_of() {
-    local t0 t1 hz
+    local ticks0 ticks1 t0 t1 hz
     hz=$(getconf CLK_TCK)
-    t0=$(sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}')
+    t0=$(date +%s%N) ticks0=$(cpu_ticks "$1")
     sleep "$2"
-    t1=$(sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}')
-    echo $(( (t1 - t0) * 100 / hz / $2 ))
+    t1=$(date +%s%N) ticks1=$(cpu_ticks "$1")
+    echo $(( (ticks1 - ticks0) * 100 * 1000000000 / hz / (t1 - t0) ))
 }
+
+# cpu_ticks PID: utime + stime of PID (after the comm field, which may hold spaces).
+cpu_ticks() {
+    sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
+# worker_of PID: the first child of PID (07-stress's hog), once it has one.
+worker_of() {
+    local child
+    for _ in $(seq 50); do
+        child=$(pgrep -P "$1" | head -n 1)
+        [ -n "$child" ] && break
+        sleep 0.1
+    done
+    echo "$child"
+}
+
+# The hogs outlive the measurement even where starting a process is slow.
+HOG_SECONDS=6
 
 lab_steps() {
     step 1 "A CPU hog, unconstrained"
     post "stress -c 1"
-    "$TUNA_BIN/07-stress" -c 1 -t 4s >"$LAB_RUN/free.out" &
+    "$TUNA_BIN/07-stress" -c 1 -t "${HOG_SECONDS}s" >"$LAB_RUN/free.out" &
+    hog=$(worker_of $!)
     sleep 0.5
-    hog=$(pgrep -P $! | head -1)
     free=$(share_of "$hog" 2)
     wait
     sed 's/^/  | /' "$LAB_RUN/free.out"
@@ -33,13 +53,14 @@ lab_steps() {
     step 2 "The same hog under a 20% quota (C29)"
     ours "$TUNA_BIN/01-cgroup" "${X[@]}" create "$GROUP" --cpu 20%
     # 01-cgroup joins the group, then execs 07-stress in the same process.
-    "$TUNA_BIN/01-cgroup" exec "$GROUP" -- "$TUNA_BIN/07-stress" -c 1 -t 4s >"$LAB_RUN/capped.out" &
+    "$TUNA_BIN/01-cgroup" exec "$GROUP" -- "$TUNA_BIN/07-stress" -c 1 -t "${HOG_SECONDS}s" \
+        >"$LAB_RUN/capped.out" &
+    hog=$(worker_of $!)
     sleep 0.5
-    hog=$(pgrep -P $! | head -1)
     capped=$(share_of "$hog" 2)
     wait
     sed 's/^/  | /' "$LAB_RUN/capped.out"
-    throttled=$("$TUNA_BIN/01-cgroup" stat --json "$GROUP" | jq '.cpu.nr_throttled')
+    throttled=$(cgroup_cpu_stat "$GROUP" nr_throttled)
     check "the hog got $capped% of a core, throttled in $throttled periods" \
         arith "$capped >= 15 && $capped <= 25 && $throttled > 0"
 

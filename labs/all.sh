@@ -23,6 +23,7 @@ lab_init "$@"
 
 CPU_LIMIT=20%
 MEMORY_LIMIT=200M                   # the post's 209715200 bytes
+MEMORY_LIMIT_BYTES=209715200
 CPU_SHARE_MIN=17 CPU_SHARE_MAX=23   # percent: 20% within the kernel's granularity
 STRESS_SECONDS=5                    # the CPU chart's seconds (the hog runs one more)
 # A memory hog under a 20% CPU quota touches its pages slowly: give it time to
@@ -219,8 +220,12 @@ lab_steps() {
     post "cgclassify -g cpu,memory:myContainer $CPID"
     say "Done in step 2: the container joined the group before it made its cgroup namespace."
     ours "$TUNA_BIN/01-cgroup" stat "$LAB_CONTAINER_CGROUP"
-    check "PID $CPID is in the cgroup ($(grep -E ':(cpu|memory):' "/proc/$CPID/cgroup" | tr '\n' ' '))" \
-        grep -q ":memory:/$LAB_CONTAINER_CGROUP\$" "/proc/$CPID/cgroup"
+    cgroup_limits "$LAB_CONTAINER_CGROUP"
+    check "the kernel holds $CPU_LIMIT of a CPU and $MEMORY_LIMIT: $LIMITS" \
+        limits_are "${CPU_LIMIT%\%}" "$MEMORY_LIMIT_BYTES"
+    say "the lab's own shell stays in $(cgroup_membership $$): only PID $CPID (and what it starts) moved"
+    check "PID $CPID is in the cgroup ($(cgroup_membership "$CPID"))" \
+        in_cgroup "$CPID" "$LAB_CONTAINER_CGROUP"
 
     # ------------------------------------------------------------------------------
     step 7 "The load test: the limits bite" 07-stress
@@ -239,11 +244,11 @@ lab_steps() {
     say "What top shows, second by second: the group's CPU time over wall time,"
     say "read from $usage_file ($usage_unit)."
     say "One # is 2% of one CPU; | marks the limit, $CPU_LIMIT."
-    usage0=$(cgroup_cpu_usage_us "$usage_file" "$usage_unit") t0=$(date +%s%N)
+    usage0=$(cpu_usage_us_in "$usage_file" "$usage_unit") t0=$(date +%s%N)
     usage_prev=$usage0 t_prev=$t0
     for second in $(seq "$STRESS_SECONDS"); do
         sleep 1
-        usage_now=$(cgroup_cpu_usage_us "$usage_file" "$usage_unit") t_now=$(date +%s%N)
+        usage_now=$(cpu_usage_us_in "$usage_file" "$usage_unit") t_now=$(date +%s%N)
         tenths=$(( (usage_now - usage_prev) * 1000 / ((t_now - t_prev) / 1000) ))
         printf '  %2d s  %s %3d.%d%%\n' "$second" "$(bar "$tenths" "${CPU_LIMIT%\%}")" \
             $((tenths / 10)) $((tenths % 10))

@@ -31,6 +31,10 @@ if [ ! -x "$TUNA_BIN/01-cgroup" ] && command -v 01-cgroup >/dev/null 2>&1; then
     TUNA_BIN=$(dirname "$(command -v 01-cgroup)")
 fi
 
+# Where a group's files are, on v2, v1 and hybrid machines (cgroup_of, ...).
+# shellcheck source=labs/cgroupfs.sh
+. "$LABS_DIR/cgroupfs.sh"
+
 # The post's addresses: the container network and the stand-in internet.
 CONTAINER_NET=172.17.0.0/16
 HOST_ADDR=172.17.0.1
@@ -101,6 +105,9 @@ lab_init() {
 # lab_names: every name this lab's world uses, derived from LAB_NAME.
 lab_names() {
     LAB_RUN=/run/tuna/$LAB_NAME                 # pid files, the FIFO
+    # Programs the lab runs from files it makes (a root file system): not
+    # under /run, which stock systems mount noexec.
+    LAB_EXEC_DIR=/var/lib/tuna/$LAB_NAME/exec
     LAB_CGROUP=tuna-$LAB_NAME                   # the lab's cgroup parent
     LAB_CONTAINER_CGROUP=$LAB_CGROUP/myContainer
     LAB_UPLINK_IF=tl${LAB_NAME}u                # host end of the "internet" link
@@ -144,6 +151,45 @@ zfs_tool() {
     local backend=()
     [ -n "$LAB_BACKEND" ] && backend=(--backend "$LAB_BACKEND")
     "$TUNA_BIN/03-zfs-image" "${backend[@]}" --pool "$LAB_POOL" --store "$LAB_STORE" "$@"
+}
+
+# --- cgroups -------------------------------------------------------------------
+
+# cgroup_membership PID: where PID is for the controllers the lab limits, in
+# the words of /proc/PID/cgroup: "0::/tuna-lab/myContainer" on cgroup v2,
+# "cpu:/tuna-lab/myContainer memory:/tuna-lab/myContainer" on v1 or hybrid.
+cgroup_membership() {
+    if [ "$(cgroup_version_of memory)" = 2 ]; then
+        echo "0::$(cgroup_of "$1" memory)"
+    else
+        echo "cpu:$(cgroup_of "$1" cpu) memory:$(cgroup_of "$1" memory)"
+    fi
+}
+
+# in_cgroup PID GROUP: PID is in GROUP for cpu and for memory.
+in_cgroup() {
+    [ "$(cgroup_of "$1" cpu)" = "/$2" ] && [ "$(cgroup_of "$1" memory)" = "/$2" ]
+}
+
+# cgroup_limits GROUP: read the group's CPU and memory limits from the
+# kernel's files into CPU_QUOTA, CPU_PERIOD, MEMORY_BYTES, and LIMITS, their
+# text: 'cpu.max "20000 100000", memory.max 209715200' on v2.
+cgroup_limits() {
+    cgroup_cpu_limit "$1" || CPU_QUOTA=none CPU_PERIOD=none
+    MEMORY_BYTES=$(cgroup_memory_limit "$1" 2>/dev/null) || MEMORY_BYTES=none
+    if [ "$(cgroup_version_of cpu)" = 2 ]; then
+        LIMITS="cpu.max \"$CPU_QUOTA $CPU_PERIOD\", memory.max $MEMORY_BYTES"
+    else
+        LIMITS="cpu.cfs_quota_us $CPU_QUOTA per cpu.cfs_period_us $CPU_PERIOD,"
+        LIMITS="$LIMITS memory.limit_in_bytes $MEMORY_BYTES"
+    fi
+}
+
+# limits_are PERCENT BYTES: what cgroup_limits read is PERCENT of one CPU
+# (quota / period) and BYTES of memory.
+limits_are() {
+    case "$CPU_QUOTA$CPU_PERIOD" in '' | *[!0-9]*) return 1 ;; esac
+    [ $((CPU_QUOTA * 100)) -eq $((CPU_PERIOD * $1)) ] && [ "$MEMORY_BYTES" = "$2" ]
 }
 
 # --- showing --------------------------------------------------------------------
@@ -268,24 +314,23 @@ bar() {
 
 # cgroup_cpu_usage_file GROUP: the file whose counter is the group's CPU time,
 # and its unit: "FILE usage_usec" (v2 cpu.stat, microseconds) or "FILE ns"
-# (v1 cpuacct.usage, nanoseconds).
+# (v1 cpuacct.usage, nanoseconds), wherever the hierarchy is mounted
+# (labs/cgroupfs.sh).
 cgroup_cpu_usage_file() {
-    local d
-    if [ -f "/sys/fs/cgroup/$1/cpu.stat" ] && grep -q '^usage_usec ' "/sys/fs/cgroup/$1/cpu.stat"; then
-        echo "/sys/fs/cgroup/$1/cpu.stat usage_usec"
-        return 0
+    local dir
+    dir=$(cgroup_dir cpuacct "$1")
+    if [ -f "$dir/cpuacct.usage" ]; then
+        echo "$dir/cpuacct.usage ns"
+    elif grep -qs '^usage_usec ' "$dir/cpu.stat"; then
+        echo "$dir/cpu.stat usage_usec"
+    else
+        return 1
     fi
-    for d in /sys/fs/cgroup/cpuacct /sys/fs/cgroup/cpu,cpuacct /sys/fs/cgroup/cpuacct,cpu; do
-        if [ -f "$d/$1/cpuacct.usage" ]; then
-            echo "$d/$1/cpuacct.usage ns"
-            return 0
-        fi
-    done
-    return 1
 }
 
-# cgroup_cpu_usage_us FILE UNIT: the counter, in microseconds.
-cgroup_cpu_usage_us() {
+# cpu_usage_us_in FILE UNIT: that counter, in microseconds (one read, for a
+# chart sampled each second; cgroup_cpu_usage_us GROUP finds the file too).
+cpu_usage_us_in() {
     if [ "$2" = usage_usec ]; then
         awk '$1 == "usage_usec" {print $2}' "$1"
     else

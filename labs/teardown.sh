@@ -84,6 +84,8 @@ if [ "$LAB_REAL_HOST" = 0 ]; then
     rmdir "$LAB_STORE" "$(dirname "$LAB_STORE")" 2>/dev/null
 fi
 
-# 5. The run directory.
+# 5. What the lab ran programs from, and the run directory.
+rm -rf "$LAB_EXEC_DIR"
+rmdir "$(dirname "$LAB_EXEC_DIR")" 2>/dev/null
 rm -rf "$LAB_RUN"
 exit 0

@@ -155,6 +155,26 @@ assert_one_line_failure() {
         "grep -q '^[0-9][0-9]-[a-z-]*: ' '$TEST_TMP/err'"
 }
 
+# --- cgroups ----------------------------------------------------------------
+
+# CGROUP_MODE: v2 when /sys/fs/cgroup is cgroup2 (every stock Debian and
+# Ubuntu: one hierarchy), else v1 (v1 or hybrid: a hierarchy per
+# controller).  Suites that read cgroupfs test the machine's own mode.
+CGROUP_MODE=v1
+[ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ] && CGROUP_MODE=v2
+
+# cgroup_file CONTROLLER GROUP FILE: GROUP's FILE where CONTROLLER lives:
+# /sys/fs/cgroup/GROUP/FILE on v2; on v1 under the mount point of the
+# hierarchy whose super options name CONTROLLER (/proc/self/mountinfo).
+cgroup_file() {
+    local mnt=/sys/fs/cgroup
+    if [ "$CGROUP_MODE" = v1 ]; then
+        mnt=$(awk -v c="$1" '/ - cgroup / { n = split($NF, o, ",");
+            for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo)
+    fi
+    echo "$mnt/$2/$3"
+}
+
 # --- network sandboxes --------------------------------------------------------
 
 # netns_add NAME: a network namespace of the test's own, removed at tearDown.

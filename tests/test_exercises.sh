@@ -12,7 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 
 RUN=$TUNA_ROOT/labs/exercises/run
-CGROUP_V1=/sys/fs/cgroup
+CGROUP_ROOT=/sys/fs/cgroup
+CGROUP_V1=$CGROUP_ROOT
 BUSYBOX=/bin/busybox
 WAIT_STEPS=100          # 100 x 0.05 s: how long a setup may take to be ready
 HOG_SECONDS=15          # the hog outlives the check; it is killed at cleanup
@@ -98,10 +99,30 @@ remove_cgroup() {
     wait_until rmdir "$1" || rmdir "$1"
 }
 
-# make_v1_cgroup NAME: NAME in the cpu and memory hierarchies, removed at tearDown.
-make_v1_cgroup() {
-    local controller
-    for controller in cpu memory; do
+# The cgroup exercises are tested in the machine's own mode: CGROUP_MODE and
+# cgroup_file CONTROLLER GROUP FILE come from tests/lib.sh.
+
+# make_cgroup NAME [CONTROLLERS]: PARENT/CHILD with the post's commands,
+# removed at tearDown.  v1: mkdir in the cpu and the memory hierarchy.  v2:
+# one mkdir each, the parent handing CONTROLLERS (default "cpu memory") down
+# in its cgroup.subtree_control, and the root handing cpu and memory down
+# (systemd switches on only what its units use).
+make_cgroup() {
+    local controller c want=${2:-cpu memory} enable=''
+    if [ "$CGROUP_MODE" = v2 ]; then
+        for c in cpu memory; do
+            grep -qw $c "$CGROUP_ROOT/cgroup.subtree_control" ||
+                echo "+$c" >"$CGROUP_ROOT/cgroup.subtree_control" || return 1
+        done
+        for c in $want; do enable="$enable +$c"; done
+        mkdir "$CGROUP_ROOT/${1%/*}" || return 1
+        on_cleanup remove_cgroup "$CGROUP_ROOT/${1%/*}"
+        echo "${enable# }" >"$CGROUP_ROOT/${1%/*}/cgroup.subtree_control" || return 1
+        mkdir "$CGROUP_ROOT/$1" || return 1
+        on_cleanup remove_cgroup "$CGROUP_ROOT/$1"
+        return 0
+    fi
+    for controller in $want; do
         mkdir "$CGROUP_V1/$controller/${1%/*}" || return 1
         on_cleanup remove_cgroup "$CGROUP_V1/$controller/${1%/*}"
         mkdir "$CGROUP_V1/$controller/$1" || return 1
@@ -109,10 +130,33 @@ make_v1_cgroup() {
     done
 }
 
-require_cgroup_v1() {
+# require_cgroups: root, and the cpu and memory controllers where this
+# machine keeps them (v2: offered by cgroup2; v1: their hierarchies).
+require_cgroups() {
     require_root || return 1
-    require_feature "cgroup v1 cpu and memory hierarchies (this machine's kind)" \
-        test -f "$CGROUP_V1/cpu/cpu.cfs_quota_us" -a -f "$CGROUP_V1/memory/memory.limit_in_bytes"
+    if [ "$CGROUP_MODE" = v2 ]; then
+        require_feature "cpu and memory in $CGROUP_ROOT/cgroup.controllers" \
+            sh -c "grep -qw cpu '$CGROUP_ROOT/cgroup.controllers' &&
+                grep -qw memory '$CGROUP_ROOT/cgroup.controllers'"
+    else
+        require_feature "cgroup v1 cpu and memory hierarchies (or cgroup v2)" \
+            test -f "$CGROUP_V1/cpu/cpu.cfs_quota_us" -a -f "$CGROUP_V1/memory/memory.limit_in_bytes"
+    fi
+}
+
+# no_cpu_limit: what the quota file reads when the group has none.
+no_cpu_limit() {
+    if [ "$CGROUP_MODE" = v2 ]; then echo "max 100000"; else echo -1; fi
+}
+
+# quota_file: where the CPU quota is written.
+quota_file() {
+    if [ "$CGROUP_MODE" = v2 ]; then echo cpu.max; else echo cpu.cfs_quota_us; fi
+}
+
+# memory_limit_file: where the memory limit is written.
+memory_limit_file() {
+    if [ "$CGROUP_MODE" = v2 ]; then echo memory.max; else echo memory.limit_in_bytes; fi
 }
 
 # --- the runner --------------------------------------------------------------------------------
@@ -158,53 +202,94 @@ test_run_prints_every_task_and_the_readme_has_it() {
 
 # --- 01: a cgroup with 20% CPU and 200M memory ------------------------------------------------------
 
+# The right answer: v2 cpu.max "20000 100000" and memory.max 200M; v1
+# cpu.cfs_quota_us 20000 (period 100000) and memory.limit_in_bytes 200M.
 test_01_passes_with_quota_20000_and_200M() {
-    require_cgroup_v1 || return 0
+    require_cgroups || return 0
     local cg
     cg=$(unique_name tex)/student
-    make_v1_cgroup "$cg" || fail "mkdir $cg"
-    echo 20000 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
-    echo 200M >"$CGROUP_V1/memory/$cg/memory.limit_in_bytes"
+    make_cgroup "$cg" || fail "mkdir $cg"
+    if [ "$CGROUP_MODE" = v2 ]; then
+        echo "20000 100000" >"$CGROUP_ROOT/$cg/cpu.max"
+    else
+        echo 20000 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
+    fi
+    echo 200M >"$(cgroup_file memory "$cg" "$(memory_limit_file)")"
     EX_CGROUP=$cg assert_exercise_passes 01
+    assertTrue "the report names the files: $(cat "$TEST_TMP/report")" \
+        "grep -q '$(quota_file): 20000 µs every 100000 µs period = 20% of one CPU' '$TEST_TMP/report'"
 }
 
+# The post's "20" (as cpu.cfs_quota_us, or as cpu.max "20 100000" on v2):
+# the kernel refuses it and the group stays unlimited.
 test_01_the_posts_echo_20_fails_and_says_microseconds() {
-    require_cgroup_v1 || return 0
-    local cg
+    require_cgroups || return 0
+    local cg file
     cg=$(unique_name tex)/student
-    make_v1_cgroup "$cg" || fail "mkdir $cg"
-    # The post's command: the kernel refuses it, the quota stays -1.
-    { echo 20 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"; } 2>/dev/null
-    assertEquals "the kernel kept no limit" -1 "$(cat "$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us")"
-    echo 200M >"$CGROUP_V1/memory/$cg/memory.limit_in_bytes"
+    make_cgroup "$cg" || fail "mkdir $cg"
+    file=$(cgroup_file cpu "$cg" "$(quota_file)")
+    if [ "$CGROUP_MODE" = v2 ]; then
+        { echo "20 100000" >"$file"; } 2>/dev/null
+    else
+        { echo 20 >"$file"; } 2>/dev/null
+    fi
+    assertEquals "the kernel kept no limit" "$(no_cpu_limit)" "$(cat "$file")"
+    echo 200M >"$(cgroup_file memory "$cg" "$(memory_limit_file)")"
+    if [ "$CGROUP_MODE" = v2 ]; then
+        EX_CGROUP=$cg assert_exercise_fails_saying 01 \
+            'cpu.max is "max 100000" (no limit)' "Invalid argument" \
+            "the quota is in microseconds per period and the minimum is 1000" \
+            "echo 20000 > $file"
+    else
+        EX_CGROUP=$cg assert_exercise_fails_saying 01 \
+            "cpu.cfs_quota_us is -1 (no limit)" "Invalid argument" \
+            "the quota is in microseconds per period and the minimum is 1000" \
+            "echo 20000 > $file"
+    fi
+}
+
+test_01_a_2_percent_quota_fails_and_says_quota_over_period() {
+    require_cgroups || return 0
+    local cg file
+    cg=$(unique_name tex)/student
+    make_cgroup "$cg" || fail "mkdir $cg"
+    file=$(cgroup_file cpu "$cg" "$(quota_file)")
+    echo 2000 >"$file"
+    echo 200M >"$(cgroup_file memory "$cg" "$(memory_limit_file)")"
     EX_CGROUP=$cg assert_exercise_fails_saying 01 \
-        "cpu.cfs_quota_us is -1 (no limit)" "Invalid argument" \
-        "the quota is in microseconds per period and the minimum is 1000" \
-        "echo 20000 > $CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
+        "the quota is 2000 µs every 100000 µs period" "that is 2.0% of one CPU, not 20%" \
+        "echo 20000 > $file"
 }
 
 test_01_a_decimal_200MB_fails_and_says_mebibytes() {
-    require_cgroup_v1 || return 0
+    require_cgroups || return 0
     local cg
     cg=$(unique_name tex)/student
-    make_v1_cgroup "$cg" || fail "mkdir $cg"
-    echo 20000 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
-    echo 200000000 >"$CGROUP_V1/memory/$cg/memory.limit_in_bytes"
+    make_cgroup "$cg" || fail "mkdir $cg"
+    echo 20000 >"$(cgroup_file cpu "$cg" "$(quota_file)")"
+    echo 200000000 >"$(cgroup_file memory "$cg" "$(memory_limit_file)")"
     EX_CGROUP=$cg assert_exercise_fails_saying 01 \
-        "200 MB in powers of ten" "200 * 1024 * 1024 = 209715200"
+        "200 MB in powers of ten" "200 * 1024 * 1024 = 209715200" \
+        "echo 200M > $(cgroup_file memory "$cg" "$(memory_limit_file)")"
 }
 
-test_01_a_missing_memory_cgroup_fails_and_says_one_tree_per_controller() {
-    require_cgroup_v1 || return 0
+# The memory controller forgotten: v1, its own tree has no such group; v2,
+# the parent does not hand memory down, so the group has no memory.max.
+test_01_a_group_without_the_memory_controller_fails_and_says_how_to_add_it() {
+    require_cgroups || return 0
     local parent
     parent=$(unique_name tex)
-    mkdir -p "$CGROUP_V1/cpu/$parent/student"
-    on_cleanup remove_cgroup "$CGROUP_V1/cpu/$parent"
-    on_cleanup remove_cgroup "$CGROUP_V1/cpu/$parent/student"
-    echo 20000 >"$CGROUP_V1/cpu/$parent/student/cpu.cfs_quota_us"
-    EX_CGROUP=$parent/student assert_exercise_fails_saying 01 \
-        "the memory controller has its own tree" \
-        "mkdir -p $CGROUP_V1/memory/$parent/student"
+    make_cgroup "$parent/student" cpu || fail "mkdir $parent/student"
+    echo 20000 >"$(cgroup_file cpu "$parent/student" "$(quota_file)")"
+    if [ "$CGROUP_MODE" = v2 ]; then
+        EX_CGROUP=$parent/student assert_exercise_fails_saying 01 \
+            "has no memory.max: the memory controller is not enabled for this cgroup" \
+            "echo +memory > $CGROUP_ROOT/$parent/cgroup.subtree_control"
+    else
+        EX_CGROUP=$parent/student assert_exercise_fails_saying 01 \
+            "the memory controller has its own tree" \
+            "mkdir -p $CGROUP_V1/memory/$parent/student"
+    fi
 }
 
 # --- 02: a shell in new namespaces, PID 1, hostname tuna ---------------------------------------------
@@ -300,6 +385,76 @@ test_03_a_copied_clone_fails_and_says_it_is_not_a_snapshot() {
     cp -a --reflink=never "$STORE/images/myImage@v1.0" "$STORE/containers/myContainer"
     EX_IMAGE=$STORE/images/myImage EX_CLONE=$STORE/containers/myContainer \
         assert_exercise_fails_saying 03 "is a plain directory, not a snapshot"
+}
+
+# require_zfs_up: root, ZFS of either kind (require_zfs, tests/lib.sh), and
+# one that answers: OpenZFS in the kernel (nothing to start, and no zfs-fuse
+# is ever started beside it), a zfs-fuse daemon that runs, or one started
+# here (with its own --pidfile, as its init script runs it) and stopped at
+# tearDown.
+require_zfs_up() {
+    require_root || return 1
+    require_zfs || return 1
+    zfs_answers && return 0
+    zfs-fuse --pidfile "$TEST_TMP/zfs-fuse.pid" --no-kstat-mount || return 1
+    on_cleanup stop_zfs_fuse "$TEST_TMP/zfs-fuse.pid"
+    wait_until zpool list >/dev/null || fail "zfs-fuse did not answer"
+}
+
+# stop_zfs_fuse PIDFILE: SIGTERM the daemon started here; wait until it is
+# gone (it writes its pools out first, a few seconds).
+stop_zfs_fuse() {
+    local pid
+    pid=$(cat "$1") || return 0
+    kill -TERM "$pid"
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+}
+
+# destroy_zpool POOL: zpool destroy, retried while zfs-fuse says "busy" (a
+# moment after a clone is made).
+destroy_zpool() {
+    wait_until zpool destroy "$1" || zpool destroy -f "$1"
+}
+
+# make_zfs_image: the task's zfs commands on a pool in a file, its datasets
+# mounted under $TEST_TMP/zroot: an image holding busybox and its snapshot
+# @v1.0.  Sets POOL and ZROOT.
+make_zfs_image() {
+    POOL=$(unique_name tex)
+    ZROOT=$TEST_TMP/zroot
+    truncate -s 256M "$TEST_TMP/zfs.img"
+    zpool create -m "$ZROOT" "$POOL" "$TEST_TMP/zfs.img" || return 1
+    on_cleanup destroy_zpool "$POOL"
+    zfs create "$POOL/images" && zfs create "$POOL/images/myImage" &&
+        mkdir "$ZROOT/images/myImage/bin" && cp "$BUSYBOX" "$ZROOT/images/myImage/bin/" &&
+        zfs snapshot "$POOL/images/myImage@v1.0" && zfs create "$POOL/containers"
+}
+
+test_03_passes_with_a_zfs_snapshot_and_clone() {
+    require_zfs_up || return 0
+    make_zfs_image || fail "the zfs sandbox"
+    zfs clone "$POOL/images/myImage@v1.0" "$POOL/containers/myContainer" || fail "zfs clone"
+    EX_IMAGE=$ZROOT/images/myImage EX_CLONE=$ZROOT/containers/myContainer \
+        assert_exercise_passes 03
+    assertTrue "the report names zfs" "grep -q 'the image is on zfs' '$TEST_TMP/report'"
+    assertTrue "the report names the clone's origin" \
+        "grep -q '$POOL/containers/myContainer is a writable clone of $POOL/images/myImage@v1.0' '$TEST_TMP/report'"
+}
+
+test_03_a_zfs_copy_instead_of_a_clone_fails_and_says_it_has_no_origin() {
+    require_zfs_up || return 0
+    make_zfs_image || fail "the zfs sandbox"
+    if ! { zfs create "$POOL/containers/myContainer" &&
+        cp -a "$ZROOT/images/myImage/." "$ZROOT/containers/myContainer/"; }; then
+        fail "zfs create, cp"
+    fi
+    EX_IMAGE=$ZROOT/images/myImage EX_CLONE=$ZROOT/containers/myContainer \
+        assert_exercise_fails_saying 03 \
+        "is not a clone of $POOL/images/myImage@v1.0: its origin is '-'" \
+        "zfs clone $POOL/images/myImage@v1.0 $POOL/containers/myContainer"
 }
 
 # make_overlay_dirs: image (busybox), upper, work and clone under $TEST_TMP.
@@ -539,16 +694,19 @@ test_06_no_rule_fails_and_says_where_the_command_went() {
 
 # --- 07: the hog held at 20% --------------------------------------------------------------------
 
-# start_hog CGROUP: bin/07-stress -c 1 started from a shell inside CGROUP (v1
-# cpu tree), as the task says; returns once its worker is in the cgroup.
+# start_hog CGROUP: bin/07-stress -c 1 started from a shell inside CGROUP
+# (v2 cgroup.procs, v1 the cpu tree's tasks), as the task says; returns once
+# its worker is in the cgroup.
 start_hog() {
-    local tasks=$CGROUP_V1/cpu/$1/tasks hog
+    local members hog
+    members=$(cgroup_file cpu "$1" tasks)
+    [ "$CGROUP_MODE" = v2 ] && members=$(cgroup_file cpu "$1" cgroup.procs)
     [ -x "$TUNA_BIN/07-stress" ] || fail "no $TUNA_BIN/07-stress: build it (make bin/07-stress)"
-    sh -c "echo \$\$ > '$tasks' && exec '$TUNA_BIN/07-stress' -q -c 1 -t ${HOG_SECONDS}s" &
+    sh -c "echo \$\$ > '$members' && exec '$TUNA_BIN/07-stress' -q -c 1 -t ${HOG_SECONDS}s" &
     hog=$!
     on_cleanup stop_process "$hog"
-    # The parent and its one worker: two tasks.
-    wait_until at_least_two_lines "$tasks" || fail "the hog did not start in $1"
+    # The parent and its one worker: two tasks (two processes).
+    wait_until at_least_two_lines "$members" || fail "the hog did not start in $1"
 }
 
 # at_least_two_lines FILE (read anew at each call of wait_until)
@@ -557,11 +715,11 @@ at_least_two_lines() {
 }
 
 test_07_passes_while_a_hog_runs_under_quota_20000() {
-    require_cgroup_v1 || return 0
+    require_cgroups || return 0
     local cg
     cg=$(unique_name tex)/student
-    make_v1_cgroup "$cg" || fail "mkdir $cg"
-    echo 20000 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
+    make_cgroup "$cg" || fail "mkdir $cg"
+    echo 20000 >"$(cgroup_file cpu "$cg" "$(quota_file)")"
     start_hog "$cg"
     EX_CGROUP=$cg assert_exercise_passes 07
     assertTrue "the report gives the share and the throttling" \
@@ -569,27 +727,33 @@ test_07_passes_while_a_hog_runs_under_quota_20000() {
 }
 
 test_07_the_posts_echo_20_fails_and_says_the_limit_does_not_hold() {
-    require_cgroup_v1 || return 0
-    local cg
+    require_cgroups || return 0
+    local cg file
     cg=$(unique_name tex)/student
-    make_v1_cgroup "$cg" || fail "mkdir $cg"
-    { echo 20 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"; } 2>/dev/null
+    make_cgroup "$cg" || fail "mkdir $cg"
+    file=$(cgroup_file cpu "$cg" "$(quota_file)")
+    { echo 20 >"$file"; } 2>/dev/null
+    assertEquals "the kernel kept no limit" "$(no_cpu_limit)" "$(cat "$file")"
     start_hog "$cg"
+    local unlimited="cpu.cfs_quota_us is -1 (no limit)"
+    [ "$CGROUP_MODE" = v2 ] && unlimited='cpu.max is "max 100000" (no limit)'
     EX_CGROUP=$cg assert_exercise_fails_saying 07 \
-        "cpu.cfs_quota_us is -1 (no limit)" "the 20% limit does not hold" \
+        "$unlimited" "the 20% limit does not hold" \
         "The cgroup has no CPU limit at all"
     assertTrue "the report says it was not throttled" \
         "grep -q 'throttled 0 times' '$TEST_TMP/report'"
 }
 
 test_07_an_empty_cgroup_fails_and_says_start_the_hog_inside() {
-    require_cgroup_v1 || return 0
-    local cg
+    require_cgroups || return 0
+    local cg members=tasks
+    [ "$CGROUP_MODE" = v2 ] && members=cgroup.procs
     cg=$(unique_name tex)/student
-    make_v1_cgroup "$cg" || fail "mkdir $cg"
-    echo 20000 >"$CGROUP_V1/cpu/$cg/cpu.cfs_quota_us"
+    make_cgroup "$cg" || fail "mkdir $cg"
+    echo 20000 >"$(cgroup_file cpu "$cg" "$(quota_file)")"
     EX_CGROUP=$cg assert_exercise_fails_saying 07 \
-        "no process is in the cgroup" "its children start where it is"
+        "no process is in the cgroup" "its children start where it is" \
+        "echo \$\$ > $(cgroup_file cpu "$cg" "$members")"
 }
 
 . "$SHUNIT2"

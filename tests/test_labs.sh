@@ -42,7 +42,7 @@ zfs_daemon_state() {
 test_lab_replays_the_post_and_the_kernel_agrees() {
     require_root || return 0
     require_zfs || return 0
-    local name cpid host_ns packets throttled oom_kills daemon_before inside
+    local name cpid host_ns packets throttled oom_kills daemon_before inside group events
     name=$(lab_name)
     daemon_before=$(zfs_daemon_state)
     on_cleanup "$TEARDOWN" --name "$name"
@@ -78,11 +78,30 @@ test_lab_replays_the_post_and_the_kernel_agrees() {
     packets=$(ip netns exec "$host_ns" nft -j list table ip tuna |
         jq '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add')
     assertTrue "masquerade counter $packets > 0" "[ ${packets:-0} -gt 0 ]"
-    # Steps 6 and 7: the kernel throttled the group and OOM-killed in it.
-    throttled=$(awk '/^nr_throttled/ {print $2}' "/sys/fs/cgroup/cpu/tuna-$name/myContainer/cpu.stat")
+    # Step 6: the container's PID 1 is in the group (v2: the one line
+    # "0::/PATH"; v1: the cpu and the memory hierarchy's lines).
+    group=tuna-$name/myContainer
+    if [ "$CGROUP_MODE" = v2 ]; then
+        assertEquals "/proc/$cpid/cgroup" "0::/$group" "$(cat "/proc/$cpid/cgroup")"
+        assertEquals "cpu.max" "20000 100000" "$(cat "$(cgroup_file cpu "$group" cpu.max)")"
+        assertEquals "memory.max" 209715200 "$(cat "$(cgroup_file memory "$group" memory.max)")"
+        events=memory.events
+    else
+        assertTrue "memory line of /proc/$cpid/cgroup" \
+            "grep -q '^[0-9]*:memory:/$group\$' /proc/$cpid/cgroup"
+        assertTrue "cpu line of /proc/$cpid/cgroup" \
+            "grep -Eq '^[0-9]+:([a-z,]*,)?cpu(,[a-z,]*)?:/$group\$' /proc/$cpid/cgroup"
+        assertEquals "cpu.cfs_quota_us" 20000 \
+            "$(cat "$(cgroup_file cpu "$group" cpu.cfs_quota_us)")"
+        assertEquals "memory.limit_in_bytes" 209715200 \
+            "$(cat "$(cgroup_file memory "$group" memory.limit_in_bytes)")"
+        events=memory.oom_control
+    fi
+    # Step 7: the kernel throttled the group and OOM-killed in it.
+    throttled=$(awk '/^nr_throttled/ {print $2}' "$(cgroup_file cpu "$group" cpu.stat)")
     assertTrue "nr_throttled $throttled > 0" "[ ${throttled:-0} -gt 0 ]"
-    oom_kills=$(awk '/^oom_kill / {print $2}' "/sys/fs/cgroup/memory/tuna-$name/myContainer/memory.oom_control")
-    assertTrue "oom_kill $oom_kills >= 1" "[ ${oom_kills:-0} -ge 1 ]"
+    oom_kills=$(awk '/^oom_kill / {print $2}' "$(cgroup_file memory "$group" "$events")")
+    assertTrue "oom_kill $oom_kills >= 1 ($events)" "[ ${oom_kills:-0} -ge 1 ]"
 
     "$TEARDOWN" --name "$name"
     assertEquals "left behind after teardown" "" "$(leftovers "$name")"

@@ -21,8 +21,9 @@
 . "$(dirname "$0")/lib.sh"
 
 VM_DIR=$TESTS_DIR/vm
-# A TCG boot and every case take about 40 s here; a hang is killed at:
-export TUNA_VM_TIMEOUT=${TUNA_VM_TIMEOUT:-240}
+# A TCG boot and every case take about 4.5 min here (the shell suites on
+# pure v2 most of it); a hang is killed at:
+export TUNA_VM_TIMEOUT=${TUNA_VM_TIMEOUT:-600}
 # build.sh's status for "no kernel package to be had".
 EXIT_NO_KERNEL=3
 
@@ -137,6 +138,16 @@ test_unshare_and_pivot_into_a_busybox_root() { assert_case unshare_pivot_busybox
 test_veth_and_nat_reach_the_uplink_only_through_masquerade() { assert_case veth_nat_uplink; }
 test_storage_overlay_snapshot_clone_pivot() { assert_case storage_overlay; }
 test_storage_btrfs_snapshot_clone_pivot() { assert_case storage_btrfs; }
+
+# tuna's own shell code on pure v2: the lab's step-6 checks, the cgroup
+# labs, the cgroup suite and the cgroup exercises' tests, with bash.
+test_lab_step6_checks_read_the_v2_files() { assert_case lab_step6_checks; }
+test_lab_01_cgroup_holds_on_pure_v2() { assert_case lab_01_cgroup; }
+test_lab_07_stress_holds_on_pure_v2() { assert_case lab_07_stress; }
+test_suite_test_01_cgroup_passes_on_pure_v2() { assert_case suite_test_01_cgroup; }
+test_exercises_01_and_07_pass_right_and_fail_wrong_on_pure_v2() {
+    assert_case suite_test_exercises_cgroup
+}
 
 # shellcheck disable=SC1090
 . "$SHUNIT2"

@@ -2,22 +2,30 @@
 # labs/exercises/01-cgroup.sh - exercise 01: a cgroup with 20% CPU and 200M memory.
 #
 # Checks, by reading the cgroup file system only:
-#   v1 (this machine: cpu and memory are v1 hierarchies)
-#     /sys/fs/cgroup/cpu/$EX_CGROUP/cpu.cfs_quota_us / cpu.cfs_period_us = 20%
-#     /sys/fs/cgroup/memory/$EX_CGROUP/memory.limit_in_bytes = 209715200
-#   v2 (/sys/fs/cgroup is cgroup2)
+#   v2 (/sys/fs/cgroup is cgroup2: Debian 12/13, Ubuntu 22.04/24.04)
 #     /sys/fs/cgroup/$EX_CGROUP/cpu.max = "20000 100000" (or any quota = period/5)
 #     /sys/fs/cgroup/$EX_CGROUP/memory.max = 209715200
+#     (the files exist only when each parent's cgroup.subtree_control has
+#     +cpu and +memory)
+#   v1 (an older or hybrid machine: cpu and memory are v1 hierarchies)
+#     /sys/fs/cgroup/cpu/$EX_CGROUP/cpu.cfs_quota_us / cpu.cfs_period_us = 20%
+#     /sys/fs/cgroup/memory/$EX_CGROUP/memory.limit_in_bytes = 209715200
 #
 # Target: EX_CGROUP (default tuna-ex/student).
-# Docs: Documentation/scheduler/sched-bwc.rst, admin-guide/cgroup-v1/memory.rst,
-# admin-guide/cgroup-v2.rst; man 7 cgroups.
+# Docs: Documentation/scheduler/sched-bwc.rst, admin-guide/cgroup-v2.rst,
+# admin-guide/cgroup-v1/memory.rst; man 7 cgroups.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 EX_CGROUP=${EX_CGROUP:-tuna-ex/student}
 
 task() {
+    local top=${EX_CGROUP%%/*} hand_down=''
+    # A nested group's parent hands the controllers down too.
+    case "$EX_CGROUP" in
+    */*) hand_down="
+      echo +cpu +memory > /sys/fs/cgroup/${EX_CGROUP%/*}/cgroup.subtree_control" ;;
+    esac
     cat <<EOF
 Exercise 01 - a cgroup with 20% CPU and 200M memory
 
@@ -25,14 +33,26 @@ Make the cgroup $EX_CGROUP and limit it to 20% of one CPU and 200M of memory,
 as the post does for its container. Use the post's way (mkdir and echo into
 the cgroup file system) or ours (bin/01-cgroup create).
 
-  cgroup v1 (this machine: look at \`mount | grep cgroup\`): one directory tree
-  per controller, so the cgroup is made in the cpu tree AND the memory tree:
+  cgroup v2 (Debian 12/13, Ubuntu 22.04/24.04: \`stat -f -c %T /sys/fs/cgroup\`
+  says cgroup2fs): one tree for every controller. A group has cpu.max and
+  memory.max only when its parent hands those controllers down in
+  cgroup.subtree_control, from the top (at the top systemd switches on only
+  what its units use, often memory and pids but not cpu: cat it):
+      echo +cpu +memory > /sys/fs/cgroup/cgroup.subtree_control
+      mkdir -p /sys/fs/cgroup/$EX_CGROUP$hand_down
+      echo ... > /sys/fs/cgroup/$EX_CGROUP/cpu.max       # "QUOTA PERIOD"
+      echo ... > /sys/fs/cgroup/$EX_CGROUP/memory.max
+  Your shell is in one of systemd's groups (cat /proc/self/cgroup:
+  0::/user.slice/...); /sys/fs/cgroup/$top sits beside systemd's slices.
+
+  cgroup v1 (an older or hybrid machine: \`mount | grep cgroup\` lists
+  /sys/fs/cgroup/cpu and /sys/fs/cgroup/memory): one tree per controller,
+  so the cgroup is made in the cpu tree AND the memory tree:
       mkdir -p /sys/fs/cgroup/cpu/$EX_CGROUP /sys/fs/cgroup/memory/$EX_CGROUP
       echo ... > /sys/fs/cgroup/cpu/$EX_CGROUP/cpu.cfs_quota_us
       echo ... > /sys/fs/cgroup/memory/$EX_CGROUP/memory.limit_in_bytes
-  cgroup v2: one tree; cpu.max and memory.max (enable +cpu +memory in each
-  parent's cgroup.subtree_control first).
-  ours:
+
+  ours (either kind):
       bin/01-cgroup create $EX_CGROUP --cpu 20% --memory 200M
 
 Careful: the post writes \`echo 20 > cpu.cfs_quota_us\` for "20%". Read
@@ -46,7 +66,7 @@ EOF
 exercise_start "$@"
 
 # --- the kernel's state, read once ---------------------------------------------------------
-VERSION=$(cgroup_version)
+VERSION=$(cgroup_version cpu)
 CPU_DIR=$(cgroup_dir cpu "$EX_CGROUP")
 MEMORY_DIR=$(cgroup_dir memory "$EX_CGROUP")
 
@@ -76,24 +96,25 @@ test_the_cgroup_exists_for_memory() {
 
 test_the_cpu_limit_is_20_percent() {
     [ -d "$CPU_DIR" ] || { not_checked "the CPU limit (no cgroup yet)"; return 0; }
-    explain_cpu_limit "$CPU_DIR"
+    explain_cpu_limit "$EX_CGROUP"
 }
 
 test_the_memory_limit_is_200M() {
     [ -d "$MEMORY_DIR" ] || { not_checked "the memory limit (no cgroup yet)"; return 0; }
     local file=memory.limit_in_bytes value
-    [ "$VERSION" = v2 ] && file=memory.max
+    [ "$(cgroup_version memory)" = v2 ] && file=memory.max
     if [ ! -r "$MEMORY_DIR/$file" ]; then
         wrong "$MEMORY_DIR has no $file: the memory controller is not enabled for this" \
-            "cgroup; switch it on in every parent. Do: echo +memory > $(dirname "$MEMORY_DIR")/cgroup.subtree_control"
+            "cgroup. In cgroup v2 each parent, from the top down, must list it in its" \
+            "cgroup.subtree_control. $(v2_enable_controller "$MEMORY_DIR" memory)"
         return 0
     fi
-    value=$(cat "$MEMORY_DIR/$file")
+    value=$(cgroup_memory_limit "$EX_CGROUP")
     if [ "$value" = "$WANT_MEMORY_BYTES" ]; then
         ok "$file is $value bytes = 200M (200 * 1024 * 1024)"
-    elif [ "$value" = max ] || [ "$value" = "$V1_NO_MEMORY_LIMIT" ]; then
-        wrong "$file is $value: the kernel's \"no limit\". The kernel takes K, M and G suffixes." \
-            "Do: echo 200M > $MEMORY_DIR/$file"
+    elif [ "$value" = max ]; then
+        wrong "$file is $(cat "$MEMORY_DIR/$file"): the kernel's \"no limit\". The kernel takes K, M" \
+            "and G suffixes. Do: echo 200M > $MEMORY_DIR/$file"
     elif [ $((value / 4096)) -eq $((200000000 / 4096)) ]; then
         wrong "$file is $value: you wrote 200000000 (200 MB in powers of ten) and the" \
             "kernel rounded it down to whole 4096-byte pages. The post's 200M is" \

@@ -3,11 +3,11 @@
 #
 # Checks, by reading the cgroup and /proc only, while the student's hog runs:
 #   the cgroup's CPU limit is 20% (as in exercise 01)
-#   processes are in it (tasks / cgroup.procs)
+#   processes are in it (v2 cgroup.procs; v1 tasks)
 #   over EX_SECONDS (default 2) the CPU time its threads used, divided by the
 #   wall time, is about 20%, and cpu.stat nr_throttled went up.
-#   CPU time: v1, the sum of /proc/TID/schedstat (ns on a CPU) over the
-#   cgroup's tasks (cpuacct is a separate hierarchy here); v2, cpu.stat usage_usec.
+#   CPU time: v2, cpu.stat usage_usec; v1, the sum of /proc/TID/schedstat
+#   (ns on a CPU) over the cgroup's tasks (cpuacct may be a separate hierarchy).
 #
 # Target: EX_CGROUP (default tuna-ex/student), EX_SECONDS (default 2).
 # Docs: Documentation/scheduler/sched-bwc.rst (Statistics),
@@ -28,15 +28,16 @@ Exercise 07 - a CPU hog held at 20% by its cgroup
 
 Run a CPU hog inside the cgroup $EX_CGROUP of exercise 01 (20% of one CPU) and
 leave it running while you check: the kernel must hold it at 20%.
-      # a shell in the cgroup (v1: its PID into tasks of the cpu tree), then the hog:
-      echo \$\$ > /sys/fs/cgroup/cpu/$EX_CGROUP/tasks
+      # a shell in the cgroup, then the hog:
+      echo \$\$ > /sys/fs/cgroup/$EX_CGROUP/cgroup.procs        # cgroup v2
+      echo \$\$ > /sys/fs/cgroup/cpu/$EX_CGROUP/tasks           # v1 (older or hybrid machine)
       stress -c 1 -t 60s        # the post's tool, or ours: bin/07-stress -c 1 -t 60s
 or ours, in one line:
       bin/01-cgroup exec $EX_CGROUP -- bin/07-stress -c 1 -t 60s
 In another terminal, \`top\` shows the hog at about 20% (the post's C29).
 
 Think about: how does the kernel hold a process at 20%? What do nr_periods,
-nr_throttled and throttled_time in cpu.stat count?
+nr_throttled and throttled_usec (v1: throttled_time) in cpu.stat count?
 
 Check:   make exercise N=07     (or: labs/exercises/run 07), while the hog runs
 Target:  EX_CGROUP=$EX_CGROUP  (EX_SECONDS=$EX_SECONDS: how long the check measures)
@@ -46,7 +47,7 @@ EOF
 exercise_start "$@"
 
 # --- the kernel's state ----------------------------------------------------------------------
-VERSION=$(cgroup_version)
+VERSION=$(cgroup_version cpu)
 CPU_DIR=$(cgroup_dir cpu "$EX_CGROUP")
 MEMBERS_FILE=$CPU_DIR/cgroup.procs
 [ "$VERSION" = v1 ] && MEMBERS_FILE=$CPU_DIR/tasks    # threads, for schedstat
@@ -105,7 +106,7 @@ test_the_cgroup_exists() {
 
 test_the_cpu_limit_is_20_percent() {
     [ -d "$CPU_DIR" ] || { not_checked "the CPU limit (no cgroup yet)"; return 0; }
-    explain_cpu_limit "$CPU_DIR"
+    explain_cpu_limit "$EX_CGROUP"
 }
 
 test_a_process_runs_in_it() {
@@ -124,7 +125,7 @@ test_the_hog_is_held_at_20_percent() {
     [ "$MEASURED" = 1 ] || { not_checked "nothing runs in the cgroup"; return 0; }
     local low=$((WANT_CPU_PERCENT - SHARE_TOLERANCE)) high=$((WANT_CPU_PERCENT + SHARE_TOLERANCE))
     local why=''
-    read_cpu_limit "$CPU_DIR" && [ "$CPU_QUOTA" = max ] &&
+    cgroup_cpu_limit "$EX_CGROUP" && [ "$CPU_QUOTA" = max ] &&
         why=" The cgroup has no CPU limit at all (see the limit check above)."
     if awk -v s="$SHARE" -v h="$high" 'BEGIN { exit !(s > h) }'; then
         wrong "the cgroup's processes used $SHARE% of a CPU over $WALL_SECONDS s and were" \

@@ -28,7 +28,6 @@ SHUNIT2=${SHUNIT2:-$(command -v shunit2 || echo /usr/share/shunit2/shunit2)}
 WANT_CPU_PERCENT=20
 WANT_MEMORY_BYTES=209715200          # 200M: 200 * 1024 * 1024, as the post writes it
 DEFAULT_PERIOD_US=100000             # the kernel's default cfs period (sched-bwc.rst)
-V1_NO_MEMORY_LIMIT=9223372036854771712   # what memory.limit_in_bytes reads for "-1"
 
 # exercise_start "$@": with --task, print the task and stop.
 exercise_start() {
@@ -112,35 +111,16 @@ nspid_list() {
 }
 
 # --- cgroups ------------------------------------------------------------------------------
+# Where a group's files are, on v2, v1 and hybrid machines: labs/cgroupfs.sh
+# (cgroup_dir, cgroup_of, cgroup_cpu_limit, cgroup_memory_limit, ...).
+# shellcheck source=labs/cgroupfs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../cgroupfs.sh"
 
-# cgroup_version: v2 when /sys/fs/cgroup itself is cgroup2 (unified), else v1
-# (v1 only, or hybrid like this machine, where cpu and memory are v1).
+# cgroup_version [CONTROLLER]: v2 or v1, the kind of hierarchy holding
+# CONTROLLER (default cpu): v1 also on a hybrid machine, whose controllers
+# are v1's.
 cgroup_version() {
-    if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
-        echo v2
-    else
-        echo v1
-    fi
-}
-
-# v1_mount CONTROLLER: where the v1 hierarchy holding CONTROLLER is mounted.
-# /proc/self/mountinfo: "... MOUNTPOINT ... - cgroup cgroup rw,cpu,cpuacct".
-v1_mount() {
-    awk -v want="$1" '{
-        for (i = 7; $i != "-"; i++) ;
-        if ($(i + 1) != "cgroup") next
-        n = split($(i + 3), opts, ",")
-        for (j = 1; j <= n; j++) if (opts[j] == want) { print $5; exit }
-    }' /proc/self/mountinfo
-}
-
-# cgroup_dir CONTROLLER NAME: the directory of cgroup NAME for CONTROLLER.
-cgroup_dir() {
-    if [ "$(cgroup_version)" = v2 ]; then
-        echo "/sys/fs/cgroup/$2"
-    else
-        echo "$(v1_mount "$1")/$2"
-    fi
+    echo "v$(cgroup_version_of "${1:-cpu}")"
 }
 
 # percent NUMERATOR DENOMINATOR: 100*N/D with one decimal.
@@ -148,49 +128,63 @@ percent() {
     awk -v n="$1" -v d="$2" 'BEGIN { if (d == 0) print "?"; else printf "%.1f", 100 * n / d }'
 }
 
-# read_cpu_limit DIR: sets CPU_QUOTA ("max" or µs) and CPU_PERIOD (µs) from
-# cpu.cfs_quota_us/cpu.cfs_period_us (v1) or cpu.max (v2); returns 1 when
-# there is no cpu file (v2: the cpu controller is not enabled there).
-read_cpu_limit() {
-    CPU_QUOTA='' CPU_PERIOD=''
-    if [ -r "$1/cpu.cfs_quota_us" ]; then
-        CPU_QUOTA=$(cat "$1/cpu.cfs_quota_us")
-        CPU_PERIOD=$(cat "$1/cpu.cfs_period_us")
-        [ "$CPU_QUOTA" = -1 ] && CPU_QUOTA=max
-        return 0
-    fi
-    if [ -r "$1/cpu.max" ]; then
-        read -r CPU_QUOTA CPU_PERIOD <"$1/cpu.max"
-        return 0
-    fi
-    return 1
+# v2_enable_controller DIR CONTROLLER: what it takes, in v2, for the group at
+# DIR to get CONTROLLER's files: "echo +CONTROLLER > .../cgroup.subtree_control"
+# for each group from the top down to DIR's parent that does not hand it
+# down yet, and a word on any of them that holds processes (v2's "no
+# internal processes": a non-root group that hands controllers down holds
+# none).  One line of text, for a WRONG paragraph.
+v2_enable_controller() {
+    local dir=$1 controller=$2 root ancestor rel commands='' busy='' part
+    root=$(cgroup_mount "$controller")
+    rel=${dir#"$root"/}
+    ancestor=$root
+    for part in ${rel//\// }; do
+        if ! grep -qw "$controller" "$ancestor/cgroup.subtree_control" 2>/dev/null; then
+            commands="$commands${commands:+; }echo +$controller > $ancestor/cgroup.subtree_control"
+            if [ "$ancestor" != "$root" ] && [ -n "$(cat "$ancestor/cgroup.procs" 2>/dev/null)" ]; then
+                busy="$busy $ancestor"
+            fi
+        fi
+        ancestor=$ancestor/$part
+    done
+    [ -n "$busy" ] && echo -n "These groups hold processes of their own, and v2 refuses" \
+        "to hand controllers down from a group with processes (\"no internal processes\"):" \
+        "move them into a leaf group first:$busy. "
+    echo "Do: ${commands:-echo +$controller > $(dirname "$dir")/cgroup.subtree_control}"
 }
 
-# explain_cpu_limit DIR: ok or wrong about "20% of one CPU" for the cgroup at
-# DIR, in the words of the files the student wrote.
+# explain_cpu_limit GROUP: ok or wrong about "20% of one CPU" for GROUP, in
+# the words of the files the student wrote: v2 cpu.max ("QUOTA PERIOD"), v1
+# cpu.cfs_quota_us and cpu.cfs_period_us.
 explain_cpu_limit() {
-    local dir=$1 quota_file period_file
-    if [ -r "$dir/cpu.cfs_quota_us" ]; then
-        quota_file=cpu.cfs_quota_us period_file=cpu.cfs_period_us
-    else
+    local dir quota_file period_file fix
+    dir=$(cgroup_dir cpu "$1")
+    if [ "$(cgroup_version cpu)" = v2 ]; then
         quota_file=cpu.max period_file=cpu.max
+    else
+        quota_file=cpu.cfs_quota_us period_file=cpu.cfs_period_us
     fi
-    if ! read_cpu_limit "$dir"; then
+    if ! cgroup_cpu_limit "$1"; then
         wrong "$dir has no cpu.max: the cpu controller is not enabled for this cgroup." \
-            "In cgroup v2 a controller must be switched on in the parent's" \
-            "cgroup.subtree_control, all the way down. Do: echo +cpu > $(dirname "$dir")/cgroup.subtree_control"
+            "In cgroup v2 a group gets a controller's files only when its parent lists" \
+            "the controller in cgroup.subtree_control, and the parent only when its own" \
+            "parent does, from the top down. $(v2_enable_controller "$dir" cpu)"
         return 0
     fi
+    fix=$((CPU_PERIOD * WANT_CPU_PERCENT / 100))
     if [ "$CPU_QUOTA" = max ]; then
-        if [ "$quota_file" = cpu.cfs_quota_us ]; then
+        if [ "$quota_file" = cpu.max ]; then
+            wrong "cpu.max is \"max $CPU_PERIOD\" (no limit). \`echo 20 > cpu.max\` (the post's" \
+                "\"20\") is refused by the kernel (write error: Invalid argument) because" \
+                "the quota is in microseconds per period and the minimum is 1000. cpu.max" \
+                "holds \"QUOTA PERIOD\": 20% of a $CPU_PERIOD µs period is $fix." \
+                "Do: echo $fix > $dir/cpu.max"
+        else
             wrong "cpu.cfs_quota_us is -1 (no limit). \`echo 20 > cpu.cfs_quota_us\` is refused by" \
                 "the kernel (write error: Invalid argument) because the quota is in microseconds" \
                 "per period and the minimum is 1000; 20% of a $CPU_PERIOD µs period is" \
-                "$((CPU_PERIOD * WANT_CPU_PERCENT / 100)). Do: echo $((CPU_PERIOD * WANT_CPU_PERCENT / 100)) > $dir/cpu.cfs_quota_us"
-        else
-            wrong "cpu.max is \"max $CPU_PERIOD\" (no limit). The first number is the quota in" \
-                "microseconds per period (the second number); 20% of $CPU_PERIOD µs is" \
-                "$((CPU_PERIOD * WANT_CPU_PERCENT / 100)). Do: echo $((CPU_PERIOD * WANT_CPU_PERCENT / 100)) > $dir/cpu.max"
+                "$fix. Do: echo $fix > $dir/cpu.cfs_quota_us"
         fi
         return 0
     fi
@@ -201,6 +195,6 @@ explain_cpu_limit() {
     wrong "the quota is $CPU_QUOTA µs every $CPU_PERIOD µs period ($quota_file, $period_file):" \
         "that is $(percent "$CPU_QUOTA" "$CPU_PERIOD")% of one CPU, not $WANT_CPU_PERCENT%." \
         "Both numbers are microseconds; the share is quota / period, so for $WANT_CPU_PERCENT%" \
-        "write quota = period / 5: $((CPU_PERIOD * WANT_CPU_PERCENT / 100)) with this period" \
-        "(the default period is $DEFAULT_PERIOD_US)."
+        "write quota = period / 5: $fix with this period" \
+        "(the default period is $DEFAULT_PERIOD_US). Do: echo $fix > $dir/$quota_file"
 }

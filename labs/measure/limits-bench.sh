@@ -4,10 +4,11 @@
 # ~20% CPU) and C30 (`stress --vm 1 --vm-bytes 198M`, 199M, 200M are each
 # OOM-killed under a 200 MB limit).
 #
-# CPU: a group made with `01-cgroup create G --cpu 20%` (cpu.cfs_quota_us
-# 20000 per 100000); `stress -c 1` runs in it through `01-cgroup exec`; the
-# share is the growth of the group's cpuacct.usage (nanoseconds of CPU)
-# over a window of wall time, once the hog runs.  RUNS windows: median and
+# CPU: a group made with `01-cgroup create G --cpu 20%` (cgroup v2 cpu.max
+# "20000 100000", v1 cpu.cfs_quota_us 20000 per 100000); `stress -c 1` runs
+# in it through `01-cgroup exec`; the share is the growth of the group's CPU
+# time (v2 cpu.stat usage_usec, v1 cpuacct.usage) over a window of wall
+# time, once the hog runs.  RUNS windows: median and
 # spread.  The issue's target: within +-1 point of the quota.
 #
 # Memory: two groups, one with the post's binary 200M (209715200, as
@@ -15,7 +16,9 @@
 # the kernel rounds down to a whole page).  For each size from 190M to 210M
 # (stress's M: MiB), `stress --vm 1 --vm-bytes SIZE -t 2` runs in each group,
 # the two interleaved; killed or not is read from the oom_kill count in the
-# group's memory.oom_control, the peak from memory.max_usage_in_bytes.
+# group's memory.events (v2) or memory.oom_control (v1), the peak from
+# memory.peak (v2: a fresh group per run, since 6.1's peak cannot be reset)
+# or memory.max_usage_in_bytes (v1, reset before each run).
 # The post's tool is Debian's stress; without it, tuna's 07-stress (same
 # options) is used and named.  A measurement, not a test: exits 0 once done.
 #
@@ -66,15 +69,22 @@ else
     echo "Debian's stress is not installed: using 07-stress"
 fi
 
-# mount_of CONTROLLER: the v1 mount point of CONTROLLER (mountinfo).
-mount_of() {
-    awk -v c="$1" '/ - cgroup / { n = split($NF, o, ",");
-        for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo
-}
-CPUACCT=$(mount_of cpuacct)
-MEMORY=$(mount_of memory)
-if [ -z "$CPUACCT" ] || [ -z "$MEMORY" ]; then
-    bench_skip "needs the v1 cpuacct and memory hierarchies (this bench reads v1 counters)"
+# Where the counters are, on cgroup v2, v1 or hybrid (labs/cgroupfs.sh).
+# shellcheck source=labs/cgroupfs.sh
+. "$(dirname "$0")/../cgroupfs.sh"
+MEMORY=$(cgroup_mount memory)
+if [ -z "$MEMORY" ] || [ -z "$(cgroup_mount cpuacct)" ]; then
+    bench_skip "no cgroup hierarchy holds the cpu and memory controllers"
+fi
+if [ "$(cgroup_version_of memory)" = 2 ]; then
+    LIMIT_FILE=memory.max OOM_FILE=memory.events PEAK_FILE=memory.peak
+else
+    LIMIT_FILE=memory.limit_in_bytes OOM_FILE=memory.oom_control PEAK_FILE=memory.max_usage_in_bytes
+fi
+if [ "$(cgroup_version_of cpu)" = 2 ]; then
+    QUOTA_FILES='cpu.max "20000 100000"' USAGE_FILE=cpu.stat
+else
+    QUOTA_FILES="cpu.cfs_quota_us 20000/100000" USAGE_FILE=cpuacct.usage
 fi
 
 G=tuna-bench-limits-$$
@@ -88,20 +98,35 @@ machine_line
 
 # --- CPU -------------------------------------------------------------------------
 
+# usage_ns FILE: USAGE_NS, the group's CPU time in ns, read with builtins
+# only (no process started between the clock and the counter): v1
+# cpuacct.usage holds ns; v2 cpu.stat's usage_usec line, µs.
+# shellcheck disable=SC2317  # called through cpu_share
+usage_ns() {
+    local key value
+    if [ "${1##*/}" = cpuacct.usage ]; then
+        read -r USAGE_NS <"$1"
+        return
+    fi
+    while read -r key value; do
+        if [ "$key" = usage_usec ]; then USAGE_NS=${value}000; return; fi
+    done <"$1"
+}
+
 # cpu_share: one window of a hog in the 20% group; prints the share in %.
 # The hog outlives the window by a second and ends by itself.
 # shellcheck disable=SC2317  # called through interleave
 cpu_share() {
-    local pid u0 u1 t0 t1
+    local pid u0 u1 t0 t1 file
+    file=$(cgroup_dir cpuacct "$G-cpu")/$USAGE_FILE
     "$CGROUP" exec "$G-cpu" -- "$STRESS" -q -c 1 -t $((WINDOW + 1)) >/dev/null 2>&1 &
     pid=$!
     sleep "$SETTLE"
-    # read and $EPOCHREALTIME: no process started between clock and counter.
-    read -r u0 <"$CPUACCT/$G-cpu/cpuacct.usage"
-    t0=$(now_us)
+    usage_ns "$file"
+    u0=$USAGE_NS t0=$(now_us)
     sleep "$WINDOW"
-    read -r u1 <"$CPUACCT/$G-cpu/cpuacct.usage"
-    t1=$(now_us)
+    usage_ns "$file"
+    u1=$USAGE_NS t1=$(now_us)
     wait "$pid" || true
     calc "($u1 - $u0) / 1000 / ($t1 - $t0) * 100" 2
     echo
@@ -115,20 +140,29 @@ share=$(median "$WORK/figures.cpu")
         "$(spread "$WORK/figures.cpu")" "$(calc "$share - $QUOTA_PCT" 2)" \
         "$(awk -v s="$share" -v q="$QUOTA_PCT" 'BEGIN { d = s - q; if (d < 0) d = -d;
             print d <= 1 ? "holds" : "MISSED" }')"
-} | table "CPU share of \`${STRESS##*/} -c 1\` under cpu.cfs_quota_us 20000/100000, from cpuacct.usage:"
+} | table "CPU share of \`${STRESS##*/} -c 1\` under $QUOTA_FILES, from $USAGE_FILE:"
 awk '{ printf "run %d\t%s\n", NR, $1 }' "$WORK/figures.cpu" | bar_chart "share per run (of one CPU):" "%"
 
 # --- memory ----------------------------------------------------------------------
 
 # vm_run GROUP MIB: killed or survived, and the peak; prints "KILLED PEAK_MIB".
+# v1 resets the group's peak; v2 (whose memory.peak 6.1 cannot reset) runs
+# in a fresh child group with the same limit.
 vm_run() {
-    local g=$1 mib=$2 before after
-    before=$(awk '$1 == "oom_kill" { print $2 }' "$MEMORY/$g/memory.oom_control")
-    echo 0 >"$MEMORY/$g/memory.max_usage_in_bytes"
+    local g=$1 mib=$2 before after peak
+    if [ "$PEAK_FILE" = memory.peak ]; then
+        g=$1/run$mib
+        "$CGROUP" create "$g" --memory "$(cat "$MEMORY/$1/$LIMIT_FILE")" >/dev/null
+    else
+        echo 0 >"$MEMORY/$g/$PEAK_FILE"
+    fi
+    before=$(awk '$1 == "oom_kill" { print $2 }' "$MEMORY/$g/$OOM_FILE")
     "$CGROUP" exec "$g" -- "$STRESS" -q --vm 1 --vm-bytes "${mib}M" -t "$VM_SECONDS" \
         >/dev/null 2>&1 || true
-    after=$(awk '$1 == "oom_kill" { print $2 }' "$MEMORY/$g/memory.oom_control")
-    echo "$((after - before)) $(calc "$(cat "$MEMORY/$g/memory.max_usage_in_bytes") / 1048576" 1)"
+    after=$(awk '$1 == "oom_kill" { print $2 }' "$MEMORY/$g/$OOM_FILE")
+    peak=$(cat "$MEMORY/$g/$PEAK_FILE")
+    [ "$g" = "$1" ] || "$CGROUP" delete "$g" --kill >/dev/null
+    echo "$((after - before)) $(calc "$peak / 1048576" 1)"
 }
 
 # verdict "KILLS PEAK": what a vm_run line means.
@@ -148,9 +182,9 @@ for ((mib = FROM; mib <= TO; mib += STEP)); do
         "$(verdict "$dec")" "${dec#* }" >>"$WORK/table"
     printf '%sM binary\t%s\n%sM decimal\t%s\n' "$mib" "${bin#* }" "$mib" "${dec#* }" >>"$WORK/chart"
 done
-table "\`${STRESS##*/} --vm 1 --vm-bytes SIZE\` under memory.limit_in_bytes $(cat "$MEMORY/$G-bin/memory.limit_in_bytes") (binary 200M) and $(cat "$MEMORY/$G-dec/memory.limit_in_bytes") (decimal 200 MB, page-rounded), from memory.oom_control:" \
+table "\`${STRESS##*/} --vm 1 --vm-bytes SIZE\` under $LIMIT_FILE $(cat "$MEMORY/$G-bin/$LIMIT_FILE") (binary 200M) and $(cat "$MEMORY/$G-dec/$LIMIT_FILE") (decimal 200 MB, page-rounded), from $OOM_FILE:" \
     <"$WORK/table"
-bar_chart "peak memory.max_usage_in_bytes (MiB; the limits are 200.0 and 190.7):" MiB <"$WORK/chart"
+bar_chart "peak $PEAK_FILE (MiB; the limits are 200.0 and 190.7):" MiB <"$WORK/chart"
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit 0

@@ -10,15 +10,18 @@
 # multi-threaded TCG.  The kernel runs with only cgroup v2
 # (cgroup_no_v1=all), panics stop the VM (panic=-1 with -no-reboot) instead
 # of rebooting it, and a VM that hangs is killed after $TUNA_VM_TIMEOUT
-# seconds (default 300): the exit status is then timeout(1)'s 124.
+# seconds (default 600): the exit status is then timeout(1)'s 124.
+# TUNA_VM_CASES=GROUP,... runs only those groups of tests/vm/cases.sh.
 set -eu
 
 BUILD=${1:?usage: boot.sh BUILDDIR [LOG]}
 LOG=${2:-}
-TIMEOUT=${TUNA_VM_TIMEOUT:-300}
+TIMEOUT=${TUNA_VM_TIMEOUT:-600}
 MEMORY_MB=1024
 CPUS=2
 KERNEL_ARGS="console=ttyS0 cgroup_no_v1=all panic=-1 quiet"
+# Only some groups of cases (tests/vm/cases.sh), while working on them.
+[ -n "${TUNA_VM_CASES:-}" ] && KERNEL_ARGS="$KERNEL_ARGS tuna.cases=$TUNA_VM_CASES"
 
 accel=tcg
 # Use KVM where a student's machine has it: the same cases, faster.

@@ -37,6 +37,14 @@ GENERIC_META=linux-image-amd64
 MODULES=(veth bridge nf_tables nft_nat nft_masq nft_chain_nat loop btrfs overlay binfmt_misc)
 # Programs the btrfs backend runs, copied with their shared libraries.
 HOST_PROGRAMS="mkfs.btrfs"
+# What the shell suites, labs and checkers that also run in the VM need
+# beyond busybox (tests/test_01_cgroup.sh, the cgroup exercises, the cgroup
+# labs): bash, jq, and the GNU tools whose options they use (date +%N,
+# stat -f, getconf, pgrep).  They go to /usr/bin, which only those cases put first
+# on PATH; the other cases see busybox alone.
+SUITE_PROGRAMS="bash jq date stat mktemp seq find fold getconf pgrep mawk"
+# The parts of the tree those cases run, under /tuna (bin/ is /bin).
+SUITE_FILES="labs tests/lib.sh tests/test_01_cgroup.sh tests/test_exercises.sh"
 
 # The exit status that means "no kernel package to be had", which the suite
 # reports as a missing dependency rather than a broken build.
@@ -134,11 +142,12 @@ module_closure() {
     done | awk '!seen[$0]++'
 }
 
-# copy_with_libraries PROG ROOT: PROG and what ldd says it loads.
+# copy_with_libraries PROG ROOT [DIR]: PROG into ROOT/DIR (default bin),
+# and what ldd says it loads.
 copy_with_libraries() {
     local path lib
     path=$(command -v "$1") || die "$1 not found on this machine"
-    install -D -m 755 "$path" "$2/bin/$1"
+    install -D -m 755 "$path" "$2/${3:-bin}/$1"
     for lib in $(ldd "$path" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
         install -D -m 755 "$lib" "$2$lib"
     done
@@ -172,6 +181,15 @@ main() {
         cp "$tool" "$root/bin/"
     done
     for m in $HOST_PROGRAMS; do copy_with_libraries "$m" "$root"; done
+    for m in $SUITE_PROGRAMS; do copy_with_libraries "$m" "$root" usr/bin; done
+    ln -s mawk "$root/usr/bin/awk"
+    ln -s /bin/busybox "$root/usr/bin/env"     # for #!/usr/bin/env bash
+    install -D -m 644 "$(command -v shunit2 || echo /usr/share/shunit2/shunit2)" \
+        "$root/usr/bin/shunit2"
+    mkdir -p "$root/tuna"
+    # shellcheck disable=SC2086  # one path a word
+    (cd "$TUNA_ROOT" && cp -a --parents $SUITE_FILES "$root/tuna/")
+    ln -s /bin "$root/tuna/bin"
     # Modules, flat, with the order to load them in.  The package's modules
     # are uncompressed; decompress any that are not, since busybox insmod
     # takes plain ELF.

@@ -12,7 +12,8 @@
 # As in the host suites, each case reads the kernel's side by other means
 # than the tool under test: cgroupfs files, /proc, packets that arrive.
 # Order: cgroup v2 first (the reason this VM exists), then namespaces and
-# pivot_root, then the network, then storage.
+# pivot_root, then the network, then storage; last, tuna's own shell suites
+# and checkers that read cgroupfs, run here with bash on pure v2.
 
 CG=/sys/fs/cgroup
 PARENT=tuna-vm
@@ -354,8 +355,110 @@ case_storage() {
 case_storage_overlay() { case_storage overlay; }
 case_storage_btrfs() { case_storage btrfs --size 128M; }
 
-cgroup_cases
-case_unshare_pivot_busybox_root
-case_veth_nat_uplink
-case_storage_overlay
-case_storage_btrfs
+# --- the shell suites and checkers, on pure v2 -----------------------------
+
+# suite_case NAME SUITE [TEST...]: tests/SUITE.sh (or only the TESTs named)
+# with bash, the GNU tools of /usr/bin first on PATH, and TUNA_MUST_RUN=1,
+# so a skip is a failure.  PASS when shunit2 ran them all and said OK; FAIL
+# with the ASSERT lines (and the skips) otherwise, each also on a LOG line.
+suite_case() {
+    local name=$1 suite=$2 ran last problems=''
+    shift 2
+    if [ $# -gt 0 ]; then set -- -- "$@"; fi
+    env PATH=/usr/bin:/bin:/sbin TUNA_MUST_RUN=1 TUNA_BIN=/bin SHUNIT2=/usr/bin/shunit2 \
+        bash "/tuna/tests/$suite.sh" "$@" >$LOG 2>&1
+    ran=$(grep -m 1 '^Ran [0-9]* test' $LOG)
+    info "$name $(head -n 1 $LOG)"
+    last=$(tail -n 1 $LOG)
+    [ "$last" = OK ] || problems=" $last"
+    [ -n "$ran" ] || problems="$problems shunit2 never reported"
+    if [ -n "$problems" ]; then
+        head -n 200 $LOG | sed 's/^/TUNA-VM: LOG /'
+        problems="$problems: $(grep -E '^ASSERT' $LOG | head -n 3 | tr '\n' '|')"
+    fi
+    verdict "$name" "$ran $last" "$problems"
+}
+
+# lab_case NAME LAB: labs/LAB.sh --quiet, with bash and the GNU tools;
+# PASS when it says every result held (its result lines are the detail).
+lab_case() {
+    local rc=0
+    env PATH=/usr/bin:/bin:/sbin bash "/tuna/labs/$2.sh" --name vm --quiet >$LOG 2>&1 || rc=$?
+    if grep -q '^ All [0-9]* results held' $LOG; then
+        pass "$1" "$(grep '^ All' $LOG | sed 's/^ //'): $(grep -o '\[ ok \] .*' $LOG | cut -c 8- | tr '\n' ';')"
+    else
+        head -n 200 $LOG | sed 's/^/TUNA-VM: LOG /'
+        fail "$1" "status $rc: $(grep -E '\[FAIL\]|did not hold' $LOG | tr '\n' ';')"
+    fi
+}
+
+# The checks labs/all.sh makes at its step 6 (labs/lib.sh: the limits as the
+# kernel's files hold them, and /proc/PID/cgroup), on a group made the way
+# the lab makes it, with a sleep in the container's place.
+case_lab_step6_checks() {
+    local group=tuna-lab/myContainer pid out problems=''
+    01-cgroup create $group --cpu 20% --memory 200M >$LOG 2>&1 || problems=" create failed"
+    sleep 1000 &
+    pid=$!
+    01-cgroup add $group $pid >>$LOG 2>&1 || problems="$problems add failed: $(cat $LOG)"
+    # shellcheck disable=SC2016  # expanded by bash, in the lab's functions
+    out=$(env PATH=/usr/bin:/bin:/sbin PID=$pid GROUP=$group bash -c '
+        . /tuna/labs/lib.sh
+        cgroup_limits "$GROUP"
+        echo "limits=$LIMITS"
+        limits_are 20 209715200 && echo limits_are=yes || echo limits_are=no
+        limits_are 25 209715200 && echo limits_are_25=yes || echo limits_are_25=no
+        echo "member=$(cgroup_membership "$PID")"
+        in_cgroup "$PID" "$GROUP" && echo in_cgroup=yes || echo in_cgroup=no
+        in_cgroup $$ "$GROUP" && echo shell_in_cgroup=yes || echo shell_in_cgroup=no' 2>&1)
+    echo "$out" | grep -qx 'limits=cpu.max "20000 100000", memory.max 209715200' ||
+        problems="$problems limits: $(echo "$out" | grep limits=)"
+    echo "$out" | grep -qx 'limits_are=yes' || problems="$problems 20%/200M not seen"
+    echo "$out" | grep -qx 'limits_are_25=no' || problems="$problems 25% taken for 20%"
+    echo "$out" | grep -qx "member=0::/$group" || problems="$problems $(echo "$out" | grep member=)"
+    [ "$(cat /proc/$pid/cgroup)" = "0::/$group" ] ||
+        problems="$problems /proc/$pid/cgroup: $(cat /proc/$pid/cgroup)"
+    echo "$out" | grep -qx 'in_cgroup=yes' || problems="$problems member not found"
+    echo "$out" | grep -qx 'shell_in_cgroup=no' || problems="$problems a non-member found in it"
+    verdict lab_step6_checks "$(echo "$out" | grep -E '^(limits|member)=' | tr '\n' ' ')" "$problems"
+    kill $pid
+    wait $pid 2>/dev/null
+    01-cgroup delete tuna-lab --kill >/dev/null 2>&1
+}
+
+lab_cases() {
+    case_lab_step6_checks
+    lab_case lab_01_cgroup 01-cgroup
+    lab_case lab_07_stress 07-stress
+}
+
+suite_cases() {
+    suite_case suite_test_01_cgroup test_01_cgroup
+}
+
+exercise_cases() {
+    # The exercises about cgroups (01, 07) and the runner's own tests; the
+    # others need iproute2, nftables, util-linux, which this VM lacks.
+    # shellcheck disable=SC2046  # one test name a word
+    suite_case suite_test_exercises_cgroup test_exercises test_run_rejects_an_unknown_exercise \
+        test_run_prints_every_task_and_the_readme_has_it \
+        $(grep -o '^test_0[17]_[A-Za-z0-9_]*' /tuna/tests/test_exercises.sh)
+}
+
+# The groups of cases, in order.  tests/vm/boot.sh passes TUNA_VM_CASES
+# (e.g. "suites") as tuna.cases= on the kernel's command line, to run only
+# those groups while working on them; the suite always runs them all.
+ALL_GROUPS="cgroup namespaces network storage labs suites exercises"
+groups=$(sed -n 's/.*tuna\.cases=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
+for group in ${groups:-$ALL_GROUPS}; do
+    case $group in
+    cgroup) cgroup_cases ;;
+    namespaces) case_unshare_pivot_busybox_root ;;
+    network) case_veth_nat_uplink ;;
+    storage) case_storage_overlay; case_storage_btrfs ;;
+    labs) lab_cases ;;
+    suites) suite_cases ;;
+    exercises) exercise_cases ;;
+    *) fail "cases no group '$group' (there are: $ALL_GROUPS)" ;;
+    esac
+done
