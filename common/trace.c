@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/quota.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -630,5 +631,19 @@ int traced_ioctl_named(const char *shell, int fd, unsigned long request,
 	if (decoder)
 		decoder(args, sizeof(args), arg);
 	explain_call(r, err, shell, "ioctl(%s, %s, %s)", name, request_name, args);
+	return r;
+}
+
+int traced_quotactl_named(const char *shell, int subcmd, const char *subcmd_name, int type,
+			  const char *type_name, const char *special, int id, void *addr,
+			  trace_arg_decoder decoder)
+{
+	char args[ARGS_MAX] = "...";
+	int err, r = result_of(quotactl(QCMD(subcmd, type), special, id, addr), &err);
+
+	if (decoder)
+		decoder(args, sizeof(args), addr);
+	explain_call(r, err, shell, "quotactl(QCMD(%s, %s), \"%s\", %d, %s)", subcmd_name,
+		     type_name, special, id, args);
 	return r;
 }

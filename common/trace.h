@@ -124,6 +124,23 @@ typedef void (*trace_arg_decoder)(char *buf, size_t size, const void *arg);
 int traced_ioctl_named(const char *shell, int fd, unsigned long request,
 		       const char *request_name, void *arg, trace_arg_decoder decoder);
 
+/* --- quotactl -------------------------------------------------------------- */
+
+/*
+ *   traced_quotactl(shell, Q_XSETQLIM, PRJQUOTA, "/dev/loop0", 1, &quota, decoder)
+ *   -> quotactl(QCMD(Q_XSETQLIM, PRJQUOTA), "/dev/loop0", 1, {...}) = 0   # xfs_quota -x -c 'limit -p ...'
+ *
+ * quotactl(2) on the file system on block device SPECIAL; ADDR is the
+ * command's struct (fs_disk_quota for the Q_X* commands), described by
+ * DECODER after the call (NULL: "...").  0 or -errno.
+ */
+#define traced_quotactl(shell, subcmd, type, special, id, addr, decoder) \
+	traced_quotactl_named((shell), (subcmd), #subcmd, (type), #type, (special), (id), \
+			      (addr), (decoder))
+int traced_quotactl_named(const char *shell, int subcmd, const char *subcmd_name, int type,
+			  const char *type_name, const char *special, int id, void *addr,
+			  trace_arg_decoder decoder);
+
 /* --- decoding, for lines of a step's own -------------------------------- */
 
 /* "5</path>" or "5<net:[4026532]>": FD with what it refers to, as strace -y. */

@@ -55,6 +55,9 @@ LAB_PACKAGES=(
     nftables         # nft -j: the masquerade counter in labs/all.sh, labs/06-nat.sh, exercise 06
     iptables         # the post's NAT command, in exercise 06's task
     btrfs-progs      # mkfs.btrfs for 03-zfs-image --backend btrfs; btrfs for exercise 03
+    e2fsprogs        # mkfs.ext4: 03-zfs-image --backend devicemapper, the inode-limit lab step
+    xfsprogs         # mkfs.xfs, xfs_quota: 03-zfs-image pool create --fs xfs (overlay's quota)
+    dmsetup          # dmsetup ls/status: what 03-zfs-image --backend devicemapper made
     jq               # the labs and exercises read --json, ip -j and nft -j
     util-linux       # nsenter, unshare, pivot_root, lsblk: labs/lib.sh, exercises 02, 04, 05
     mount            # mount, umount, losetup: labs/04-pivot.sh, exercise 03; into the image

@@ -41,7 +41,8 @@ suite_setup() {
     VM_BUILD=$(mktemp -d /tmp/tuna-vm.XXXXXX)
     VM_LOG=$VM_BUILD/console.log
     for cmd in qemu-system-x86_64:qemu-system-x86 cpio:cpio busybox:busybox-static \
-        dpkg-deb:dpkg apt-get:apt depmod:kmod mkfs.btrfs:btrfs-progs; do
+        dpkg-deb:dpkg apt-get:apt depmod:kmod mkfs.btrfs:btrfs-progs \
+        mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs xfs_quota:xfsprogs dmsetup:dmsetup strace:strace; do
         if ! command -v "${cmd%%:*}" >/dev/null 2>&1; then
             VM_MISSING="requires ${cmd%%:*} (Debian package ${cmd#*:}; make deps installs it)"
             return 0

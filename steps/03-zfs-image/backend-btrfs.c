@@ -39,6 +39,7 @@
 #define LOOP_CONTROL "/dev/loop-control"
 #define LOOP_ATTACH_TRIES 8              /* another process may take our free loop */
 #define LOOP_DETACH_TIMEOUT_MS 5000
+#define LOOP_SCAN_MAX 256                 /* /sys/block/loop0..loop255 */
 #define SUBVOL_CLEANUP_TIMEOUT_MS 60000   /* the cleaner may wait for a commit: 30 s */
 #define COMMIT_EVERY_MS 1000
 #define SUBDIR_MODE 0755
@@ -101,7 +102,7 @@ static void describe_vol_args_v2(char *buf, size_t size, const void *arg)
  * A free loop device bound to FILE, autoclear on.  Returns its open fd:
  * while it is open the device stays; once mounted, the mount holds it.
  */
-static int loop_attach(const char *file, char *device, size_t size)
+int loop_attach(const char *file, char *device, size_t size)
 {
 	int ctl = open(LOOP_CONTROL, O_RDWR | O_CLOEXEC);
 	int file_fd = open(file, O_RDWR | O_CLOEXEC);
@@ -308,6 +309,38 @@ static int take_mount_source(const struct mount_entry *m, void *arg)
 	if (strcmp(m->mount_point, ms->path) == 0)
 		snprintf(ms->device, sizeof(ms->device), "%s", m->source);
 	return 0;   /* on: the newest mount there is the one that shows */
+}
+
+/* The loop device FILE is bound to, from sysfs: 1 and its name in DEVICE, or 0. */
+static int loop_of_file(const char *file, char *device, size_t size)
+{
+	char path[PATH_MAX], bound[PATH_MAX];
+
+	for (int n = 0; n < LOOP_SCAN_MAX; n++) {
+		snprintf(path, sizeof(path), "/sys/block/loop%d/loop/backing_file", n);
+		if (file_read(path, bound, sizeof(bound)) > 0 && strcmp(bound, file) == 0) {
+			snprintf(device, size, "/dev/loop%d", n);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void loop_wait_detached(const char *file)
+{
+	char device[PATH_MAX];
+	int waited = 0;
+
+	while (loop_of_file(file, device, sizeof(device)) && waited < LOOP_DETACH_TIMEOUT_MS) {
+		sleep_ms(POLL_STEP_MS);
+		waited += POLL_STEP_MS;
+	}
+	if (loop_of_file(file, device, sizeof(device)))
+		die("%s is still attached to %s %d s after its last user went "
+		    "(LO_FLAGS_AUTOCLEAR); see losetup -l", device, file,
+		    LOOP_DETACH_TIMEOUT_MS / 1000);
+	if (waited)
+		explain_note("# %s detached by LO_FLAGS_AUTOCLEAR after %d ms", file, waited);
 }
 
 static void btrfs_pool_destroy(struct store *s)

@@ -188,7 +188,7 @@ void parse_command_line(int argc, char **argv, struct options *opt)
 			die_usage("--pool '%s': a pool name starts with a letter (zpool(8))", opt->pool);
 	}
 	if (opt->backend && !backend_named(opt->backend))
-		die_usage("--backend '%s': one of zfs, btrfs, overlay", opt->backend);
+		die_usage("--backend '%s': one of zfs, btrfs, overlay, devicemapper", opt->backend);
 	for (cmd = 0; cmd < ncommands; cmd++)
 		if (strcmp(args[0], commands[cmd].word) == 0 &&
 		    (!commands[cmd].sub || strcmp(sub, commands[cmd].sub) == 0))

@@ -42,7 +42,7 @@ void path_format(char *buf, const char *fmt, ...)
 const struct backend *backend_named(const char *name)
 {
 	static const struct backend *const backends[] = {
-		&backend_zfs, &backend_btrfs, &backend_overlay,
+		&backend_zfs, &backend_btrfs, &backend_overlay, &backend_devicemapper,
 	};
 
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)

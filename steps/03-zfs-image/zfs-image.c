@@ -22,6 +22,9 @@
  *   backend-btrfs.c    the kernel directly: a loop device (LOOP_CONFIGURE),
  *                      subvolumes and snapshots (BTRFS_IOC_SNAP_CREATE_V2)
  *   backend-overlay.c  Docker's overlay2: layers as directories, mount(2)
+ *   backend-devicemapper.c  Docker's devicemapper: thin devices of a
+ *                      thin-pool (device-mapper ioctls), ext4 on each;
+ *                      only when asked for (--backend devicemapper)
  *
  * The paths are the post's whatever the backend: images at
  * STORE/images/NAME, containers at STORE/containers/NAME (STORE=/zpools).
@@ -56,7 +59,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: " PROG " [--backend zfs|btrfs|overlay] [--pool NAME] [--store DIR] [-x] COMMAND\n"
+		"Usage: " PROG " [--backend zfs|btrfs|overlay|devicemapper] [--pool NAME] [--store DIR] [-x] COMMAND\n"
 		"Make an image, a read-only snapshot of it and copy-on-write clones, as the\n"
 		"post does with ZFS: images at STORE/images/NAME, containers at\n"
 		"STORE/containers/NAME.\n"
@@ -74,8 +77,9 @@ static void usage(FILE *out)
 		"  destroy NAME|NAME@TAG|CONTAINER     refused while snapshots or clones depend on it\n"
 		"\n"
 		"Options:\n"
-		"      --backend B   zfs, btrfs or overlay (pool create: the first that works\n"
-		"                    here; later commands: the one the store was made with)\n"
+		"      --backend B   zfs, btrfs, overlay or devicemapper (pool create: the first\n"
+		"                    of the first three that works here; later commands: the\n"
+		"                    one the store was made with)\n"
 		"      --pool NAME   the pool's name (default " DEFAULT_POOL ")\n"
 		"      --store DIR   where the pool is mounted (default " DEFAULT_STORE ")\n"
 		"  -x, --explain     trace each kernel call and command run, on stderr\n"

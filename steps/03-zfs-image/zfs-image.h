@@ -6,6 +6,8 @@
  *   backend-btrfs.c    the same with btrfs, through the kernel's ioctls
  *   btrfs-usage.c      btrfs's list: USED and REFER from FIEMAP    (skippable)
  *   backend-overlay.c  the same with overlayfs, laid out as Docker's overlay2
+ *   backend-devicemapper.c  the same with device-mapper thin devices, as
+ *                      Docker's devicemapper driver
  *   overlay-layers.c   overlay2's layers on disk, and overlay's list (skippable)
  *   zfs-fuse.c         the ZFS daemon, where the kernel has no ZFS (skippable)
  *   populate.c         image populate: programs and exactly their libraries
@@ -87,7 +89,7 @@ struct backend {
 	void (*destroy)(struct store *s, const struct entry *what);
 };
 
-extern const struct backend backend_zfs, backend_btrfs, backend_overlay;
+extern const struct backend backend_zfs, backend_btrfs, backend_overlay, backend_devicemapper;
 
 /* --- options.c: the command line --------------------------------------- */
 
@@ -174,6 +176,14 @@ uint64_t disk_usage(const char *path);
 int remove_tree(const char *path);
 /* 1 if directory PATH has no entries but . and .. */
 int dir_is_empty(const char *path);
+
+/* --- backend-btrfs.c: loop devices, for backend-devicemapper.c too ------ */
+
+/* A free loop device bound to FILE, autoclear on: its name in DEVICE, its
+ * open fd returned (the device stays while that or a user holds it). */
+int loop_attach(const char *file, char *device, size_t size);
+/* Wait until no loop device is bound to FILE (autoclear); die after 5 s. */
+void loop_wait_detached(const char *file);
 
 /* --- btrfs-usage.c: list, for backend-btrfs.c ---------------------------- */
 

@@ -34,9 +34,12 @@ GENERIC_META=linux-image-amd64
 # is loaded last only so that btrfs and overlay are not the last lines of
 # /proc/filesystems: 03-zfs-image looks for "\tNAME\n" in it, and its
 # file_read() drops the final newline.
-MODULES=(veth bridge nf_tables nft_nat nft_masq nft_chain_nat loop btrfs overlay binfmt_misc)
-# Programs the btrfs backend runs, copied with their shared libraries.
-HOST_PROGRAMS="mkfs.btrfs"
+MODULES=(veth bridge nf_tables nft_nat nft_masq nft_chain_nat loop btrfs overlay dm-thin-pool xfs
+    binfmt_misc)
+# Programs the storage backends run, and those the storage cases read the
+# kernel's side with (dmsetup, xfs_quota) or inject faults with (strace),
+# copied with their shared libraries.
+HOST_PROGRAMS="mkfs.btrfs mkfs.ext4 mkfs.xfs xfs_quota dmsetup strace"
 # What the shell suites, labs and checkers that also run in the VM need
 # beyond busybox (tests/test_01_cgroup.sh, the cgroup exercises, the cgroup
 # labs): bash, jq, and the GNU tools whose options they use (date +%N,

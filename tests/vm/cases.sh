@@ -355,6 +355,131 @@ case_storage() {
 case_storage_overlay() { case_storage overlay; }
 case_storage_btrfs() { case_storage btrfs --size 128M; }
 
+# --- 03-zfs-image --backend devicemapper: thin snapshots --------------------
+
+# What device-mapper and the loop driver hold, read without the tool:
+# dm_devices: dmsetup ls's names (one a line, "" for none); loops: the
+# backing files of the bound loop devices (sysfs).
+dm_devices() {
+    DM_DISABLE_UDEV=1 dmsetup ls 2>/dev/null | awk '$1 != "No" { print $1 }' | sort
+}
+loops() { cat /sys/block/loop*/loop/backing_file 2>/dev/null | sort; }
+# dm_leftovers STORE POOL: anything of pool POOL: a device, a loop, a file, a mount.
+dm_leftovers() {
+    local f
+    dm_devices | grep "^$2-" | sed 's/^/dm /'
+    loops | grep "/var/lib/tuna/$2" | sed 's/^/loop /'
+    for f in /var/lib/tuna/"$2"*; do [ -e "$f" ] && echo "file $f"; done
+    grep -q " $1 " /proc/self/mountinfo && echo "mount $1"
+    [ -e "$1" ] && echo "dir $1"
+    return 0
+}
+
+# A pool, an image with busybox, its snapshot, a clone: each read back with
+# dmsetup (the thin-pool and thin targets, and their mapped blocks) and
+# sysfs (two loop devices); the snapshot refuses a write, the clone's write
+# stays in the clone, a fresh clone maps next to nothing of its own, the
+# clone is a root for 04-pivot; destroy and pool destroy leave nothing.
+case_storage_devicemapper() {
+    local store=/tmp/store-dm pool=dmtest problems='' out used refer err
+    export DM_DISABLE_UDEV=1
+    {
+        03-zfs-image --backend devicemapper --pool $pool --store $store pool create --size 256M &&
+        03-zfs-image --store $store image create img &&
+        03-zfs-image --store $store image populate img --busybox &&
+        03-zfs-image --store $store snapshot img@v1 &&
+        03-zfs-image --store $store clone img@v1 ctr
+    } >$LOG 2>&1 || problems=" pool, image, snapshot, clone: $(tail -n 2 $LOG | tr '\n' ' ')"
+    out=$(dm_devices | tr '\n' ' ')
+    [ "$out" = "$pool-ctr-ctr $pool-img-img $pool-pool $pool-snap-img@v1 " ] ||
+        problems="$problems dmsetup ls: $out"
+    dmsetup table $pool-pool | grep -q ' thin-pool /dev/loop[0-9]* /dev/loop[0-9]* 128 ' ||
+        problems="$problems pool table: $(dmsetup table $pool-pool)"
+    [ "$(loops | grep -c "/var/lib/tuna/$pool")" = 2 ] ||
+        problems="$problems loops: $(loops | tr '\n' ' ')"
+    dmsetup table $pool-ctr-ctr | grep -q ' thin [0-9]*:[0-9]* 3$' ||
+        problems="$problems clone table: $(dmsetup table $pool-ctr-ctr)"
+    dmsetup info $pool-snap-img@v1 | grep -q 'State: *ACTIVE (READ-ONLY)' ||
+        problems="$problems the snapshot's device is not read-only"
+    # thin status: "MAPPED_SECTORS HIGHEST_MAPPED_SECTOR".
+    info "devicemapper_status pool: $(dmsetup status $pool-pool | cut -d ' ' -f 4-6)\
+ image: $(dmsetup status $pool-img-img | cut -d ' ' -f 4) clone: $(dmsetup status $pool-ctr-ctr | cut -d ' ' -f 4) sectors mapped"
+    out=$(03-zfs-image --store $store list --json 2>&1)
+    used=$(echo "$out" | /usr/bin/jq '.[] | select(.name == "ctr") | .used')
+    refer=$(echo "$out" | /usr/bin/jq '.[] | select(.name == "ctr") | .refer')
+    [ "$refer" = "$(($(dmsetup status $pool-ctr-ctr | cut -d ' ' -f 4) * 512))" ] ||
+        problems="$problems list's REFER $refer is not thin status's"
+    [ -n "$used" ] && [ "$used" -lt 1048576 ] || problems="$problems fresh clone USED=$used"
+    info "devicemapper_list $(03-zfs-image --store $store list 2>&1 | tr -s ' ' | tr '\n' ';')"
+    err=$(touch "$store/images/img@v1/x" 2>&1) && problems="$problems the snapshot took a write"
+    echo "$err" | grep -q 'Read-only' || problems="$problems snapshot write: ${err:-no error}"
+    echo clone >"$store/containers/ctr/written-in-clone" || problems="$problems clone not writable"
+    [ -e "$store/images/img/written-in-clone" ] && problems="$problems the write reached the image"
+    [ -e "$store/images/img@v1/written-in-clone" ] && problems="$problems the write reached the snapshot"
+    # shellcheck disable=SC2016  # $$ expands inside
+    out=$(02-unshare --mount --pid --fork -- 04-pivot "$store/containers/ctr" -- \
+        /bin/sh -c 'echo pid=$$; cat /written-in-clone' 2>&1)
+    [ "$(echo "$out" | tr '\n' ' ')" = "pid=1 clone " ] ||
+        problems="$problems pivot into the clone said: $(echo "$out" | tr '\n' ' ')"
+    03-zfs-image --store $store destroy ctr >$LOG 2>&1 || problems="$problems destroy: $(tail -n 1 $LOG)"
+    dm_devices | grep -q "$pool-ctr-ctr" && problems="$problems destroy left $pool-ctr-ctr"
+    dmsetup message $pool-pool 0 "create_snap 99 3" 2>/dev/null &&
+        problems="$problems device id 3 still in the pool after destroy"
+    dmsetup message $pool-pool 0 "delete 99" 2>/dev/null
+    03-zfs-image --store $store pool destroy >$LOG 2>&1 ||
+        problems="$problems pool destroy: $(tail -n 1 $LOG)"
+    out=$(dm_leftovers $store $pool | tr '\n' ' ')
+    [ -z "$out" ] || problems="$problems left: $out"
+    verdict storage_devicemapper "dmsetup ls had $pool-pool, -img-img, -snap-img@v1, -ctr-ctr; 2 loops" "$problems"
+}
+
+# dm_fault_at K ARGS...: 03-zfs-image ARGS with its K-th ioctl failing (EIO),
+# strace's fault injection; 0 when the command still succeeded.
+dm_fault_at() {
+    local k=$1
+    shift
+    strace -o /dev/null -e trace=ioctl -e inject=ioctl:error=EIO:when="$k" 03-zfs-image "$@" >$LOG 2>&1
+}
+
+# Each ioctl of pool create, image create, snapshot and clone made to fail
+# in turn: the command exits 1, and neither a dm device nor a loop device
+# nor a file of what it was making is left; the next ioctl count succeeds.
+case_devicemapper_fault_at_each_ioctl() {
+    local store=/tmp/store-dmf pool=dmfault k rc problems='' counts='' left cmd before
+    export DM_DISABLE_UDEV=1
+    for cmd in pool image snapshot clone; do
+        k=1
+        while [ $k -lt 40 ]; do
+            rc=0
+            case $cmd in
+            pool) dm_fault_at $k --backend devicemapper --pool $pool --store $store pool create --size 64M || rc=$? ;;
+            image) dm_fault_at $k --store $store image create img || rc=$? ;;
+            snapshot) dm_fault_at $k --store $store snapshot img@v1 || rc=$? ;;
+            clone) dm_fault_at $k --store $store clone img@v1 ctr || rc=$? ;;
+            esac
+            [ $rc = 0 ] && break
+            [ $rc = 1 ] || problems="$problems $cmd fault $k: exit $rc $(tail -n 1 $LOG)"
+            # What is left must be what was there before this command.
+            left=$(dm_devices | grep "^$pool-" | tr '\n' ' ')
+            case $cmd in
+            pool) left="$left$(dm_leftovers $store $pool | tr '\n' ' ')"; before='' ;;
+            image) before="$pool-pool " ;;
+            snapshot) before="$pool-img-img $pool-pool " ;;
+            clone) before="$pool-img-img $pool-pool $pool-snap-img@v1 " ;;
+            esac
+            [ "$left" = "$before" ] ||
+                problems="$problems $cmd fault at ioctl $k left: $left ($(tail -n 1 $LOG))"
+            k=$((k + 1))
+        done
+        counts="$counts $cmd=$((k - 1))"
+        [ $k = 1 ] && problems="$problems $cmd: no ioctl failed it"
+    done
+    03-zfs-image --store $store pool destroy >$LOG 2>&1 || problems="$problems pool destroy: $(tail -n 1 $LOG)"
+    left=$(dm_leftovers $store $pool | tr '\n' ' ')
+    [ -z "$left" ] || problems="$problems left after pool destroy: $left"
+    verdict devicemapper_fault_at_each_ioctl "ioctls failed in turn:$counts" "$problems"
+}
+
 # --- the shell suites and checkers, on pure v2 -----------------------------
 
 # suite_case NAME SUITE [TEST...]: tests/SUITE.sh (or only the TESTs named)
@@ -448,7 +573,7 @@ exercise_cases() {
 # The groups of cases, in order.  tests/vm/boot.sh passes TUNA_VM_CASES
 # (e.g. "suites") as tuna.cases= on the kernel's command line, to run only
 # those groups while working on them; the suite always runs them all.
-ALL_GROUPS="cgroup namespaces network storage labs suites exercises"
+ALL_GROUPS="cgroup namespaces network storage devicemapper labs suites exercises"
 groups=$(sed -n 's/.*tuna\.cases=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
 for group in ${groups:-$ALL_GROUPS}; do
     case $group in
@@ -456,6 +581,7 @@ for group in ${groups:-$ALL_GROUPS}; do
     namespaces) case_unshare_pivot_busybox_root ;;
     network) case_veth_nat_uplink ;;
     storage) case_storage_overlay; case_storage_btrfs ;;
+    devicemapper) case_storage_devicemapper; case_devicemapper_fault_at_each_ioctl ;;
     labs) lab_cases ;;
     suites) suite_cases ;;
     exercises) exercise_cases ;;
