@@ -618,5 +618,66 @@ requirements_overlay_module() {
     require_command modprobe kmod
 }
 
+# --- devicemapper and overlay on XFS, where the kernel lacks them ------------
+# (Where it has them, tests/vm/cases.sh's devicemapper and quota groups run
+# them for real: tests/test_vm.sh.)
+
+# nothing_of POOL STORE: what a refused pool create might have left.
+nothing_of() {
+    local f
+    for f in /var/lib/tuna/"$1".img /var/lib/tuna/"$1"-meta.img "$2"; do
+        [ -e "$f" ] && echo "left $f"
+    done
+    grep -F " $2 " /proc/self/mountinfo | sed 's/^/mount /'
+    grep -ls "/var/lib/tuna/$1" /sys/block/loop*/loop/backing_file 2>/dev/null | sed 's/^/loop /'
+    return 0
+}
+
+test_devicemapper_is_refused_with_a_hint_where_the_kernel_lacks_it() {
+    local pool store
+    require_root || return 0
+    if [ -e /dev/mapper/control ] || modprobe -n -q dm_thin_pool 2>/dev/null; then
+        echo "device-mapper is here: tests/vm's devicemapper cases run it"
+        return 0
+    fi
+    pool=$(unique_name tdm)
+    store=$TEST_TMP/dm-store
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$TOOL" --backend devicemapper --pool "$pool" \
+        --store "$store" pool create --size 64M
+    assertEquals "exit status: $(cat "$TEST_TMP/err")" 1 "$RC"
+    assertTrue "says device-mapper is missing" "grep -q 'no device-mapper' '$TEST_TMP/err'"
+    assertTrue "a hint names the kernel options" "grep -q '^hint: .*CONFIG_DM_THIN_PROVISIONING' '$TEST_TMP/err'"
+    assertEquals "nothing left" "" "$(nothing_of "$pool" "$store")"
+}
+
+test_overlay_on_xfs_is_refused_with_a_hint_where_xfs_has_no_quota() {
+    local pool store
+    require_root || return 0
+    if [ -e /proc/fs/xfs/xqmstat ]; then
+        echo "XFS has quotas here: tests/vm's quota cases run them"
+        return 0
+    fi
+    pool=$(unique_name txq)
+    store=$TEST_TMP/xq-store
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$TOOL" --backend overlay --pool "$pool" \
+        --store "$store" pool create --fs xfs --size 320M
+    assertEquals "exit status: $(cat "$TEST_TMP/err")" 1 "$RC"
+    assertTrue "says why" "grep -qE 'no XFS|no quota support' '$TEST_TMP/err'"
+    assertTrue "a hint" "grep -q '^hint: ' '$TEST_TMP/err'"
+    assertEquals "nothing left" "" "$(nothing_of "$pool" "$store")"
+}
+
+test_clone_size_needs_an_xfs_overlay_pool() {
+    requirements overlay || return 0
+    new_store overlay
+    if ! { "$TOOL" --store "$STORE" image create img && "$TOOL" --store "$STORE" snapshot img@v1; } \
+        >/dev/null; then
+        fail "image, snapshot"
+    fi
+    assert_one_line_failure 2 "$TOOL" --store "$STORE" clone img@v1 c --size 8M
+    assertFalse "no container made" "[ -e '$STORE/containers/c' ]"
+    assertEquals "no layer beyond the image's two" 3 "$(find "$STORE/overlay2" -mindepth 1 -maxdepth 1 | wc -l)"
+}
+
 # shellcheck disable=SC1090
 . "$SHUNIT2"

@@ -139,6 +139,17 @@ test_unshare_and_pivot_into_a_busybox_root() { assert_case unshare_pivot_busybox
 test_veth_and_nat_reach_the_uplink_only_through_masquerade() { assert_case veth_nat_uplink; }
 test_storage_overlay_snapshot_clone_pivot() { assert_case storage_overlay; }
 test_storage_btrfs_snapshot_clone_pivot() { assert_case storage_btrfs; }
+# device-mapper thin snapshots: dmsetup and sysfs read back; a fault at each
+# ioctl leaves no dm device, loop device or file.
+test_storage_devicemapper_snapshot_clone_pivot() { assert_case storage_devicemapper; }
+test_devicemapper_a_fault_at_each_ioctl_leaves_nothing() {
+    assert_case devicemapper_fault_at_each_ioctl
+}
+# overlay on XFS: clone --size is a project quota xfs_quota reads back; a
+# write stops at it; destroy removes it.
+test_overlay_xfs_project_quota_limits_a_container() { assert_case overlay_xfs_quota; }
+# ext4's inodes run out with blocks free; XFS and btrfs make more.
+test_inode_limit_enospc_with_blocks_free_on_ext4_only() { assert_case inode_limit; }
 
 # tuna's own shell code on pure v2: the lab's step-6 checks, the cgroup
 # labs, the cgroup suite and the cgroup exercises' tests, with bash.

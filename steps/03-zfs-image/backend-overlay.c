@@ -26,7 +26,9 @@
  * What each command does:
  *   pool create    a tmpfs of --size at STORE: Docker keeps overlay2 on the
  *                  host's disk; a tmpfs makes the pool a thing that `pool
- *                  destroy` removes
+ *                  destroy` removes.  With --fs xfs, an XFS with project
+ *                  quotas on a loop device instead (overlay-quota.c), so
+ *                  that `clone --size` can limit a container
  *   image create   a bottom layer; its diff is bind-mounted at STORE/images/NAME
  *   snapshot       freezes the image's top layer (`committed`), shows it
  *                  read-only at STORE/images/NAME@TAG, and puts a new
@@ -144,13 +146,18 @@ static void overlay_pool_create(struct store *s, const struct pool_options *opt)
 	};
 	char data[64], path[PATH_MAX];
 
-	if (opt->device)
-		die_usage("--device: the overlay backend keeps its layers in a tmpfs of --size");
-	store_dir_prepare(s);
-	snprintf(data, sizeof(data), "size=%llu,mode=0755", (unsigned long long)opt->size);
-	mount_or_die("mount -t tmpfs -o size=SIZE tmpfs /zpools", "tmpfs", s->dir, "tmpfs", 0,
-		     data);
-	undo_umount(s->dir);
+	if (opt->fs && strcmp(opt->fs, "xfs") == 0) {
+		xfs_pool_create(s, opt);   /* overlay-quota.c: per-container limits */
+	} else {
+		if (opt->device)
+			die_usage("--device: a tmpfs pool has no device (pool create --fs xfs "
+				  "puts the layers on one)");
+		store_dir_prepare(s);
+		snprintf(data, sizeof(data), "size=%llu,mode=0755", (unsigned long long)opt->size);
+		mount_or_die("mount -t tmpfs -o size=SIZE tmpfs /zpools", "tmpfs", s->dir, "tmpfs",
+			     0, data);
+		undo_umount(s->dir);
+	}
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		path_format(path, "%s/%s", s->dir, dirs[i]);
 		mkdir_or_die(path, VIEW_DIR_MODE);
@@ -230,17 +237,22 @@ static void overlay_snapshot(struct store *s, const char *image, const char *tag
 }
 
 static void overlay_clone(struct store *s, const char *image, const char *tag,
-			  const char *container)
+			  const char *container, uint64_t size)
 {
 	char id[LAYER_ID_LEN + 1], name[2 * NAME_MAX_LEN + 2], target[PATH_MAX];
 	struct layer snapshot, *layer;
 	int r;
 
+	if (size && strcmp(s->fs, "xfs") != 0)
+		die_usage("clone --size: the pool must be an XFS with project quotas "
+			  "(pool create --fs xfs); this one is a tmpfs");
 	snprintf(name, sizeof(name), "%s@%s", image, tag);
 	if ((r = ref_read(s, "snapshots", name, id)) < 0)
 		die_err(-r, "snapshot %s", name);
 	layer_load(s, id, &snapshot);
 	layer = layer_create(s, &snapshot);
+	if (size)   /* overlay-quota.c: docker run --storage-opt size=SIZE */
+		quota_limit(s, layer->dir, size);
 	path_format(target, "%s/containers/%s", s->dir, container);
 	make_mount_point(target);
 	layer_mount_writable(layer, target, 0);
@@ -271,6 +283,8 @@ static void overlay_destroy(struct store *s, const struct entry *what)
 		if ((r = layer_remove(&lower)) < 0)
 			die_err(-r, "remove %s", lower.dir);
 	}
+	if (what->type == ENTRY_CONTAINER)
+		quota_remove(s, l.dir);   /* its project's limit goes with it */
 	if (what->type != ENTRY_SNAPSHOT && (r = layer_remove(&l)) < 0)
 		die_err(-r, "remove %s", l.dir);
 	path_format(path, "%s/layerdb/%s/%s", s->dir, kind, what->name);
@@ -307,6 +321,11 @@ static void overlay_pool_destroy(struct store *s)
 	while (u.n-- > 0)
 		umount_or_die("umount", targets[u.n]);
 	umount_or_die("umount /zpools", s->dir);
+	if (strcmp(s->fs, "xfs") == 0) {
+		/* The loop device goes with the unmount (autoclear), then its file. */
+		loop_wait_detached(s->backing_file);
+		backing_file_remove(s);
+	}
 	store_dir_remove(s);
 }
 

@@ -23,7 +23,7 @@
 static void parse_options(int argc, char **argv, struct options *opt, int *size_given,
 			  int *from_host)
 {
-	enum { OPT_BACKEND = 256, OPT_POOL, OPT_STORE, OPT_SIZE, OPT_DEVICE, OPT_JSON,
+	enum { OPT_BACKEND = 256, OPT_POOL, OPT_STORE, OPT_SIZE, OPT_DEVICE, OPT_FS, OPT_JSON,
 	       OPT_BUSYBOX, OPT_FROM_HOST, OPT_VERSION };
 	static const struct option longopts[] = {
 		{ "backend", required_argument, NULL, OPT_BACKEND },
@@ -31,6 +31,7 @@ static void parse_options(int argc, char **argv, struct options *opt, int *size_
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "device", required_argument, NULL, OPT_DEVICE },
+		{ "fs", required_argument, NULL, OPT_FS },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "busybox", no_argument, NULL, OPT_BUSYBOX },
 		{ "from-host", no_argument, NULL, OPT_FROM_HOST },
@@ -64,6 +65,11 @@ static void parse_options(int argc, char **argv, struct options *opt, int *size_
 			if (!*optarg)
 				die_usage("--device: empty path");
 			opt->pool_opt.device = optarg;
+			break;
+		case OPT_FS:
+			if (strcmp(optarg, "tmpfs") != 0 && strcmp(optarg, "xfs") != 0)
+				die_usage("--fs '%s': tmpfs or xfs", optarg);
+			opt->pool_opt.fs = optarg;
 			break;
 		case OPT_JSON:
 			opt->json = 1;
@@ -152,13 +158,14 @@ static const struct {
 	int nargs;               /* the words and operands it takes */
 	const char *form;
 } commands[] = {
-	[CMD_POOL_CREATE] = { "pool", "create", 2, "pool create [--size SIZE] [--device DEV|FILE]" },
+	[CMD_POOL_CREATE] = { "pool", "create", 2,
+			      "pool create [--size SIZE] [--device DEV|FILE] [--fs tmpfs|xfs]" },
 	[CMD_POOL_DESTROY] = { "pool", "destroy", 2, "pool destroy" },
 	[CMD_IMAGE_CREATE] = { "image", "create", 3, "image create NAME" },
 	[CMD_IMAGE_POPULATE] = { "image", "populate", 3,
 				 "image populate NAME [--busybox] [--from-host PROG...]" },
 	[CMD_SNAPSHOT] = { "snapshot", NULL, 2, "snapshot NAME@TAG" },
-	[CMD_CLONE] = { "clone", NULL, 3, "clone NAME@TAG CONTAINER" },
+	[CMD_CLONE] = { "clone", NULL, 3, "clone NAME@TAG CONTAINER [--size SIZE]" },
 	[CMD_LIST] = { "list", NULL, 1, "list [--json]" },
 	[CMD_DESTROY] = { "destroy", NULL, 2, "destroy NAME|NAME@TAG|CONTAINER" },
 };
@@ -201,8 +208,12 @@ void parse_command_line(int argc, char **argv, struct options *opt)
 	if (nargs < commands[cmd].nargs ||
 	    (nargs > commands[cmd].nargs && !(cmd == CMD_IMAGE_POPULATE && from_host)))
 		die_usage("usage: " PROG " %s", commands[cmd].form);
-	if ((size_given || opt->pool_opt.device) && cmd != CMD_POOL_CREATE)
-		die_usage("--size and --device belong to 'pool create'");
+	if ((opt->pool_opt.device || opt->pool_opt.fs) && cmd != CMD_POOL_CREATE)
+		die_usage("--device and --fs belong to 'pool create'");
+	if (size_given && cmd != CMD_POOL_CREATE && cmd != CMD_CLONE)
+		die_usage("--size belongs to 'pool create' and 'clone'");
+	if (size_given && cmd == CMD_CLONE)
+		opt->clone_size = opt->pool_opt.size;
 	if ((opt->busybox || from_host) && cmd != CMD_IMAGE_POPULATE)
 		die_usage("--busybox and --from-host belong to 'image populate'");
 	if (opt->json && cmd != CMD_LIST)

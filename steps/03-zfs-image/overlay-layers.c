@@ -194,6 +194,8 @@ static int list_kind(struct store *s, const char *kind, enum entry_type type,
 			snprintf(e->origin, strcspn(e->name, "@") + 1, "%s", e->name);
 		else if (type == ENTRY_CONTAINER && nr)   /* the layer right under it, for now */
 			snprintf(e->origin, sizeof(e->origin), "?%.64s", lowers[0]);
+		if (type == ENTRY_CONTAINER)   /* overlay-quota.c: on XFS, its limit */
+			quota_read(s, l.dir, &e->quota_limit, &e->quota_used);
 		n++;
 	}
 	closedir(dp);

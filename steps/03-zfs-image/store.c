@@ -185,9 +185,9 @@ void state_write(const struct store *s)
 	path_format(path, "%s/" STATE_FILE, s->dir);
 	snprintf(text, sizeof(text),
 		 "# written by " PROG " pool create; read by its other commands\n"
-		 "backend=%s\npool=%s\nbacking_file=%s\nfile_created=%d\ndir_created=%d\n",
+		 "backend=%s\npool=%s\nbacking_file=%s\nfile_created=%d\ndir_created=%d\nfs=%s\n",
 		 s->backend->name, s->pool, s->backing_file, s->file_created,
-		 s->dir_created);
+		 s->dir_created, s->fs);
 	write_text_file(path, text);
 	explain_note("# %s: backend=%s pool=%s", path, s->backend->name, s->pool);
 }
@@ -219,6 +219,8 @@ int state_read(struct store *s)
 			s->file_created = atoi(value);
 		else if (strcmp(line, "dir_created") == 0)
 			s->dir_created = atoi(value);
+		else if (strcmp(line, "fs") == 0)
+			snprintf(s->fs, sizeof(s->fs), "%s", value);
 	}
 	return s->backend ? 0 : -EINVAL;
 }
@@ -317,16 +319,29 @@ void print_list(const struct entry *entries, int n, int json)
 	static const char *const type_names[] = { "image", "snapshot", "container" };
 	struct json j;
 
+	int limits = 0;
+
+	for (int i = 0; i < n; i++)
+		limits |= entries[i].quota_limit != 0;
 	if (!json) {
-		printf("%-24s %-9s %6s %6s  %s\n", "NAME", "TYPE", "USED", "REFER", "MOUNTPOINT");
+		/* QUOTA (used/limit, xfs_quota's figures) only where a clone has one. */
+		printf("%-24s %-9s %6s %6s  %s%s\n", "NAME", "TYPE", "USED", "REFER",
+		       limits ? "QUOTA          " : "", "MOUNTPOINT");
 		for (int i = 0; i < n; i++) {
-			char used[16], refer[16];
+			char used[16], refer[16], qused[16], qlimit[16], quota[40] = "-";
 
 			human_size(entries[i].used, used, sizeof(used));
 			human_size(entries[i].refer, refer, sizeof(refer));
-			printf("%-24s %-9s %6s %6s  %s\n", entries[i].name,
-			       type_names[entries[i].type], used, refer,
-			       entries[i].mountpoint[0] ? entries[i].mountpoint : "-");
+			if (entries[i].quota_limit) {
+				human_size(entries[i].quota_used, qused, sizeof(qused));
+				human_size(entries[i].quota_limit, qlimit, sizeof(qlimit));
+				snprintf(quota, sizeof(quota), "%s/%s", qused, qlimit);
+			}
+			printf("%-24s %-9s %6s %6s  ", entries[i].name, type_names[entries[i].type],
+			       used, refer);
+			if (limits)
+				printf("%-15s", quota);
+			printf("%s\n", entries[i].mountpoint[0] ? entries[i].mountpoint : "-");
 		}
 		return;
 	}
@@ -347,6 +362,12 @@ void print_list(const struct entry *entries, int n, int json)
 			json_string(&j, entries[i].mountpoint);
 		else
 			json_null(&j);
+		if (entries[i].quota_limit) {
+			json_key(&j, "quota_limit");
+			json_u64(&j, entries[i].quota_limit);
+			json_key(&j, "quota_used");
+			json_u64(&j, entries[i].quota_used);
+		}
 		json_end_object(&j);
 	}
 	json_end_array(&j);

@@ -65,14 +65,19 @@ static void usage(FILE *out)
 		"STORE/containers/NAME.\n"
 		"\n"
 		"Commands:\n"
-		"  pool create [--size 1G] [--device DEV|FILE]   make the pool and mount it at STORE\n"
+		"  pool create [--size 1G] [--device DEV|FILE] [--fs tmpfs|xfs]\n"
+		"                                      make the pool and mount it at STORE\n"
+		"                                      (--fs: overlay's layers on a tmpfs, or\n"
+		"                                      an XFS with project quotas)\n"
 		"  pool destroy                        remove the pool and everything in it\n"
 		"  image create NAME                   an empty writable image\n"
 		"  image populate NAME [--busybox] [--from-host PROG...]\n"
 		"                                      copy programs and exactly the libraries\n"
 		"                                      they need (ELF PT_INTERP, DT_NEEDED)\n"
 		"  snapshot NAME@TAG                   freeze the image: read-only, immutable\n"
-		"  clone NAME@TAG CONTAINER            a writable clone of the snapshot, mounted\n"
+		"  clone NAME@TAG CONTAINER [--size SIZE]\n"
+		"                                      a writable clone of the snapshot, mounted\n"
+		"                                      (--size: at most SIZE written; overlay on XFS)\n"
 		"  list [--json]                       NAME USED REFER MOUNTPOINT, as zfs list\n"
 		"  destroy NAME|NAME@TAG|CONTAINER     refused while snapshots or clones depend on it\n"
 		"\n"
@@ -131,6 +136,9 @@ static void pool_create(struct store *s, const struct options *opt)
 
 	snprintf(s->pool, sizeof(s->pool), "%s", opt->pool ? opt->pool : DEFAULT_POOL);
 	s->backend = choose_backend(opt->backend);
+	if (opt->pool_opt.fs && s->backend != &backend_overlay)
+		die_usage("--fs: only the overlay backend keeps its layers on a file system of "
+			  "its choice");
 	if (opt->pool_opt.size < s->backend->min_size)
 		die_usage("--size: the %s backend needs at least %lluM", s->backend->name,
 			  (unsigned long long)(s->backend->min_size >> 20));
@@ -210,7 +218,8 @@ static void snapshot(struct store *s, const char *image, const char *tag)
 	s->backend->snapshot(s, image, tag);
 }
 
-static void clone(struct store *s, const char *image, const char *tag, const char *container)
+static void clone(struct store *s, const char *image, const char *tag, const char *container,
+		  uint64_t size)
 {
 	char path[PATH_MAX], other[PATH_MAX];
 
@@ -227,7 +236,10 @@ static void clone(struct store *s, const char *image, const char *tag, const cha
 	path_format(other, "%s/containers/%s", s->dir, container);
 	if (path_exists(path) || path_exists(other))
 		die("clone %s: an image or container of that name exists", container);
-	s->backend->clone(s, image, tag, container);
+	if (size && s->backend != &backend_overlay)
+		die_usage("clone --size: a per-container limit is overlay's on XFS (pool create "
+			  "--backend overlay --fs xfs); this store uses %s", s->backend->name);
+	s->backend->clone(s, image, tag, container, size);
 }
 
 /* --- 9. destroy ---------------------------------------------------------------- */
@@ -290,7 +302,7 @@ int main(int argc, char **argv)
 		snapshot(&s, opt.image, opt.tag);
 		break;
 	case CMD_CLONE:            /* 7. */
-		clone(&s, opt.image, opt.tag, opt.name);
+		clone(&s, opt.image, opt.tag, opt.name, opt.clone_size);
 		break;
 	case CMD_LIST:             /* 8. */
 		read_entries(&s);

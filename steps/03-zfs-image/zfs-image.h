@@ -9,6 +9,7 @@
  *   backend-devicemapper.c  the same with device-mapper thin devices, as
  *                      Docker's devicemapper driver
  *   overlay-layers.c   overlay2's layers on disk, and overlay's list (skippable)
+ *   overlay-quota.c    overlay2's size limit: XFS project quotas
  *   zfs-fuse.c         the ZFS daemon, where the kernel has no ZFS (skippable)
  *   populate.c         image populate: programs and exactly their libraries
  *   options.c          the command line, checked whole              (skippable)
@@ -51,6 +52,7 @@ struct entry {
 	uint64_t refer;                      /* everything it shows */
 	char mountpoint[PATH_MAX];           /* "" when not mounted */
 	char origin[2 * NAME_MAX_LEN + 2];   /* snapshot: its image; container: its snapshot */
+	uint64_t quota_limit, quota_used;    /* overlay on XFS: clone --size; 0: no limit */
 };
 
 struct store {
@@ -60,11 +62,13 @@ struct store {
 	char backing_file[PATH_MAX];         /* the pool's file or device */
 	int file_created;                    /* we made the backing file: remove it */
 	int dir_created;                     /* we made STORE: remove it */
+	char fs[8];                          /* overlay: "xfs" (pool create --fs xfs), or "" */
 };
 
 struct pool_options {
 	uint64_t size;                       /* --size, bytes */
 	const char *device;                  /* --device, or NULL */
+	const char *fs;                      /* --fs tmpfs|xfs (overlay), or NULL */
 };
 
 /*
@@ -82,8 +86,9 @@ struct backend {
 	void (*pool_destroy)(struct store *s);
 	void (*image_create)(struct store *s, const char *image);
 	void (*snapshot)(struct store *s, const char *image, const char *tag);
+	/* SIZE: clone --size, a limit on what the container may write (0: none). */
 	void (*clone)(struct store *s, const char *image, const char *tag,
-		      const char *container);
+		      const char *container, uint64_t size);
 	/* Fill ENTRIES (at most MAX_ENTRIES), return how many. */
 	int (*list)(struct store *s, struct entry *entries);
 	void (*destroy)(struct store *s, const struct entry *what);
@@ -105,6 +110,7 @@ struct options {
 	const char *store;       /* --store */
 	struct pool_options pool_opt;
 	int json, busybox;
+	uint64_t clone_size;     /* clone --size, or 0 */
 	enum command command;
 	const char *name;        /* image create/populate NAME, clone CONTAINER, destroy NAME */
 	char image[NAME_MAX_LEN + 1], tag[NAME_MAX_LEN + 1];   /* NAME@TAG */
@@ -221,6 +227,21 @@ int layer_remove(const struct layer *l);
 int ref_read(const struct store *s, const char *kind, const char *name, char *id);
 void ref_write(const struct store *s, const char *kind, const char *name, const char *id);
 int overlay_list(struct store *s, struct entry *entries);
+
+/* --- overlay-quota.c: overlay2's size limit, XFS project quotas --------- */
+
+/* NULL when an XFS with project quotas can be made here, else why not. */
+const char *xfs_quota_unavailable(void);
+/* The pool as an XFS mounted with prjquota at STORE; sets s->fs. */
+void xfs_pool_create(struct store *s, const struct pool_options *opt);
+/* Project ID of directory PATH, or -errno. */
+int project_of(const char *path);
+/* A new project for LAYER_DIR (and its diff, work), limited to BYTES. */
+void quota_limit(const struct store *s, const char *layer_dir, uint64_t bytes);
+/* LAYER_DIR's project's limit and usage (0, 0 when none): its ID, 0, or -errno. */
+int quota_read(const struct store *s, const char *layer_dir, uint64_t *limit, uint64_t *used);
+/* The limit of LAYER_DIR's project back to none. */
+void quota_remove(const struct store *s, const char *layer_dir);
 
 /* --- zfs-fuse.c: ZFS in a daemon, where the kernel has none ------------- */
 

@@ -393,7 +393,7 @@ case_storage_devicemapper() {
     out=$(dm_devices | tr '\n' ' ')
     [ "$out" = "$pool-ctr-ctr $pool-img-img $pool-pool $pool-snap-img@v1 " ] ||
         problems="$problems dmsetup ls: $out"
-    dmsetup table $pool-pool | grep -q ' thin-pool /dev/loop[0-9]* /dev/loop[0-9]* 128 ' ||
+    dmsetup table $pool-pool | grep -q ' thin-pool 7:[0-9]* 7:[0-9]* 128 ' ||
         problems="$problems pool table: $(dmsetup table $pool-pool)"
     [ "$(loops | grep -c "/var/lib/tuna/$pool")" = 2 ] ||
         problems="$problems loops: $(loops | tr '\n' ' ')"
@@ -434,18 +434,31 @@ case_storage_devicemapper() {
 }
 
 # dm_fault_at K ARGS...: 03-zfs-image ARGS with its K-th ioctl failing (EIO),
-# strace's fault injection; 0 when the command still succeeded.
+# strace's fault injection; its status.  /tmp/strace.log says whether the
+# command made K ioctls at all ("(INJECTED)").
 dm_fault_at() {
     local k=$1
     shift
-    strace -o /dev/null -e trace=ioctl -e inject=ioctl:error=EIO:when="$k" 03-zfs-image "$@" >$LOG 2>&1
+    strace -o /tmp/strace.log -e trace=ioctl -e inject=ioctl:error=EIO:when="$k" \
+        03-zfs-image "$@" >$LOG 2>&1
+}
+
+# dm_undo_success CMD STORE: a command that shrugged off its fault (a
+# status it only reads for list) made its thing: remove it for the next K.
+dm_undo_success() {
+    case $1 in
+    image) 03-zfs-image --store "$2" destroy img ;;
+    snapshot) 03-zfs-image --store "$2" destroy img@v1 ;;
+    clone) 03-zfs-image --store "$2" destroy ctr ;;
+    esac >/dev/null 2>&1
 }
 
 # Each ioctl of pool create, image create, snapshot and clone made to fail
 # in turn: the command exits 1, and neither a dm device nor a loop device
 # nor a file of what it was making is left; the next ioctl count succeeds.
 case_devicemapper_fault_at_each_ioctl() {
-    local store=/tmp/store-dmf pool=dmfault k rc problems='' counts='' left cmd before
+    local store=/tmp/store-dmf pool=dmfault k rc problems='' counts='' left cmd before tolerated=''
+
     export DM_DISABLE_UDEV=1
     for cmd in pool image snapshot clone; do
         k=1
@@ -457,7 +470,15 @@ case_devicemapper_fault_at_each_ioctl() {
             snapshot) dm_fault_at $k --store $store snapshot img@v1 || rc=$? ;;
             clone) dm_fault_at $k --store $store clone img@v1 ctr || rc=$? ;;
             esac
-            [ $rc = 0 ] && break
+            if [ $rc = 0 ]; then
+                # Past its last ioctl: the command is done; the next one needs it.
+                grep -q INJECTED /tmp/strace.log || break
+                tolerated="$tolerated $cmd:$k"
+                dm_undo_success $cmd $store
+                [ $cmd = pool ] && 03-zfs-image --store $store pool destroy >/dev/null 2>&1
+                k=$((k + 1))
+                continue
+            fi
             [ $rc = 1 ] || problems="$problems $cmd fault $k: exit $rc $(tail -n 1 $LOG)"
             # What is left must be what was there before this command.
             left=$(dm_devices | grep "^$pool-" | tr '\n' ' ')
@@ -477,7 +498,104 @@ case_devicemapper_fault_at_each_ioctl() {
     03-zfs-image --store $store pool destroy >$LOG 2>&1 || problems="$problems pool destroy: $(tail -n 1 $LOG)"
     left=$(dm_leftovers $store $pool | tr '\n' ' ')
     [ -z "$left" ] || problems="$problems left after pool destroy: $left"
-    verdict devicemapper_fault_at_each_ioctl "ioctls failed in turn:$counts" "$problems"
+    verdict devicemapper_fault_at_each_ioctl "ioctls failed in turn:$counts; shrugged off (list's reads):${tolerated:- none}" "$problems"
+}
+
+# --- overlay on XFS: a size limit per container (project quota) ---------
+
+# xfs_project_hard STORE ID: project ID's hard block limit in KiB, as
+# xfs_quota's report prints it ("" when the report has no line for it).
+xfs_project_hard() {
+    xfs_quota -x -c 'report -p -b -N' "$1" 2>/dev/null | awk -v id="#$2" '$1 == id { print $4 }'
+}
+
+# A pool on XFS with prjquota, a clone limited to 8M and one with no
+# limit: xfs_quota reads the project's limit back; a write inside the
+# limited container stops at the limit while the pool has room and the
+# other container writes past it; destroy takes the limit away.
+case_overlay_xfs_quota() {
+    local store=/tmp/store-xq problems='' out hard err bytes
+    {
+        03-zfs-image --backend overlay --pool xq --store $store pool create --fs xfs --size 320M &&
+        03-zfs-image --store $store image create img &&
+        03-zfs-image --store $store image populate img --busybox &&
+        03-zfs-image --store $store snapshot img@v1 &&
+        03-zfs-image --store $store clone img@v1 small --size 8M &&
+        03-zfs-image --store $store clone img@v1 big
+    } >$LOG 2>&1 || problems=" pool, clones: $(tail -n 2 $LOG | tr '\n' ' ')"
+    [ "$(fstype_at $store)" = xfs ] || problems="$problems the pool is $(fstype_at $store)"
+    grep " $store " /proc/self/mountinfo | grep -q prjquota || problems="$problems no prjquota"
+    hard=$(xfs_project_hard $store 1)
+    [ "$hard" = 8192 ] || problems="$problems xfs_quota report: project #1 hard=${hard:-none}"
+    info "xfs_quota_report $(xfs_quota -x -c 'report -p -b -N' $store 2>&1 | tr -s ' ' | tr '\n' ';')"
+    info "xfs_quota_list $(03-zfs-image --store $store list 2>&1 | tr -s ' ' | tr '\n' ';')"
+    # shellcheck disable=SC2016  # expands inside
+    err=$(02-unshare --mount --pid --fork -- 04-pivot "$store/containers/small" -- \
+        /bin/sh -c 'dd if=/dev/zero of=/fill bs=65536 count=1000 2>&1 | grep -v records' 2>&1)
+    bytes=$(stat -c %s "$store/containers/small/fill" 2>/dev/null)
+    info "xfs_quota_figure a write in the 8M container stopped at ${bytes:-?} bytes: $err; pool free $(stat -f -c '%f blocks of %S' $store)"
+    echo "$err" | grep -qE 'No space left on device|Disk quota exceeded' ||
+        problems="$problems the limited write said: $err"
+    [ -n "$bytes" ] && [ "$bytes" -le 8388608 ] && [ "$bytes" -gt 4194304 ] ||
+        problems="$problems wrote $bytes bytes under an 8M limit"
+    dd if=/dev/zero of="$store/containers/big/fill" bs=65536 count=256 2>/dev/null ||
+        problems="$problems the unlimited container could not write 16M"
+    [ -e "$store/images/img/fill" ] && problems="$problems the write reached the image"
+    03-zfs-image --store $store destroy small >$LOG 2>&1 || problems="$problems destroy: $(tail -n 1 $LOG)"
+    hard=$(xfs_project_hard $store 1)
+    [ -z "$hard" ] || [ "$hard" = 0 ] || problems="$problems after destroy project #1 hard=$hard"
+    03-zfs-image --store $store pool destroy >$LOG 2>&1 || problems="$problems pool destroy: $(tail -n 1 $LOG)"
+    [ -e $store ] && problems="$problems $store left"
+    loops | grep -q xq.img && problems="$problems loop left"
+    [ -e /var/lib/tuna/xq.img ] && problems="$problems file left"
+    verdict overlay_xfs_quota "project #1 bhard 8M read back by xfs_quota; the write stopped at ${bytes:-?} bytes" "$problems"
+}
+
+# --- the inode limit: ext4's fixed inode table, XFS's and btrfs's dynamic ---
+
+# fill_files DIR MAX: create empty files in DIR until one fails or MAX are
+# made; prints "COUNT ERROR".
+fill_files() {
+    local i=0 err=''
+    while [ $i -lt "$2" ]; do
+        err=$( : 2>&1 >"$1/f$i") || break
+        i=$((i + 1))
+    done
+    echo "$i ${err:-none}"
+}
+
+# A 16M ext4 made with 64 inodes runs out of inodes with its blocks nearly
+# free (statfs: f_ffree 0, f_bfree most of f_blocks); XFS and btrfs make
+# inodes as they need them, and take 2000 files in the same small space.
+case_inode_limit() {
+    local problems='' out fs mnt=/tmp/inodes f free
+    mkdir -p $mnt
+    truncate -s 16M /tmp/ext4.img
+    mkfs.ext4 -q -N 64 /tmp/ext4.img >$LOG 2>&1 || problems=" mkfs.ext4: $(tail -n 1 $LOG)"
+    mount -o loop /tmp/ext4.img $mnt || problems="$problems mount ext4"
+    out=$(fill_files $mnt 5000)
+    # stat -f: %f free blocks, %b blocks, %d free inodes, %c inodes.
+    free=$(stat -f -c '%f %b %d %c' $mnt)
+    info "inode_limit_ext4 files=${out%% *} error=${out#* } statfs(bfree blocks ffree files)=$free; $(df -i $mnt | tail -n 1 | tr -s ' ')"
+    echo "$out" | grep -q 'No space left on device' || problems="$problems ext4: $out"
+    # shellcheck disable=SC2086  # the four numbers, one a word
+    set -- $free
+    [ "$3" = 0 ] || problems="$problems ext4 f_ffree=$3"
+    [ $(($1 * 2)) -gt "$2" ] || problems="$problems ext4 blocks not mostly free: $free"
+    umount $mnt
+    rm -f /tmp/ext4.img
+    for fs in xfs btrfs; do
+        truncate -s 320M /tmp/$fs.img
+        "mkfs.$fs" -q /tmp/$fs.img >$LOG 2>&1 || problems="$problems mkfs.$fs: $(tail -n 1 $LOG)"
+        mount -o loop /tmp/$fs.img $mnt || problems="$problems mount $fs"
+        f=$(stat -f -c '%c' $mnt)
+        out=$(fill_files $mnt 2000)
+        info "inode_limit_$fs files=${out%% *} error=${out#* } statfs f_files before=$f after=$(stat -f -c %c $mnt)"
+        [ "${out%% *}" = 2000 ] || problems="$problems $fs stopped at $out"
+        umount $mnt
+        rm -f /tmp/$fs.img
+    done
+    verdict inode_limit "ext4 -N 64: ENOSPC with blocks free; xfs, btrfs: 2000 files" "$problems"
 }
 
 # --- the shell suites and checkers, on pure v2 -----------------------------
@@ -573,7 +691,7 @@ exercise_cases() {
 # The groups of cases, in order.  tests/vm/boot.sh passes TUNA_VM_CASES
 # (e.g. "suites") as tuna.cases= on the kernel's command line, to run only
 # those groups while working on them; the suite always runs them all.
-ALL_GROUPS="cgroup namespaces network storage devicemapper labs suites exercises"
+ALL_GROUPS="cgroup namespaces network storage devicemapper quota labs suites exercises"
 groups=$(sed -n 's/.*tuna\.cases=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
 for group in ${groups:-$ALL_GROUPS}; do
     case $group in
@@ -582,6 +700,7 @@ for group in ${groups:-$ALL_GROUPS}; do
     network) case_veth_nat_uplink ;;
     storage) case_storage_overlay; case_storage_btrfs ;;
     devicemapper) case_storage_devicemapper; case_devicemapper_fault_at_each_ioctl ;;
+    quota) case_overlay_xfs_quota; case_inode_limit ;;
     labs) lab_cases ;;
     suites) suite_cases ;;
     exercises) exercise_cases ;;
