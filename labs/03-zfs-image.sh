@@ -35,7 +35,31 @@ lab_steps() {
         [ ! -e "$LAB_STORE/images/$IMAGE/hello" ]
     ours zfs_tool list
 
-    step 4 "Destroy: clones before their snapshot, snapshots before their image"
+    step 4 "The inode limit (C12): the inodes run out, the space does not"
+    say "ext4 fixes its number of inodes when it is made (mkfs.ext4 -N, or -i bytes per inode):"
+    say "a 16M ext4 with 128 inodes, then copies of the clone's /bin (busybox's applet links:"
+    say "an inode each, almost no blocks) until the file system refuses."
+    local dir=$LAB_INODES_DIR n=0 err stats
+    mkdir -p "$dir/mnt"
+    ours truncate -s 16M "$dir/ext4.img"
+    ours mkfs.ext4 -q -N 128 "$dir/ext4.img"
+    ours mount -o loop "$dir/ext4.img" "$dir/mnt"
+    while [ $n -lt 100 ] && err=$(cp -a "$CONTAINER_ROOT/bin" "$dir/mnt/copy$n" 2>&1); do
+        n=$((n + 1))
+    done
+    say "copy $((n + 1)) of /bin: $(echo "$err" | head -n 1)"
+    ours df -i "$dir/mnt"
+    ours df -h "$dir/mnt"
+    # statfs(2), as df reads it: %d free inodes, %f free blocks, %b blocks.
+    read -r stats < <(stat -f -c '%d %f %b' "$dir/mnt")
+    check "ENOSPC with no inode free and most blocks free (statfs: f_ffree f_bfree f_blocks = $stats)" \
+        arith "${stats%% *} == 0 && $(echo "$stats" | cut -d ' ' -f 2) * 2 > ${stats##* }"
+    say "XFS, btrfs and ZFS make inodes as files need them: there the limit is the space."
+    say "On ext4 no kernel parameter raises it: only a new file system (mkfs.ext4 -N or -i)."
+    ours umount "$dir/mnt"
+    rm -rf "$dir"
+
+    step 5 "Destroy: clones before their snapshot, snapshots before their image"
     ours zfs_tool destroy "$IMAGE" || true
     ours zfs_tool "${X[@]}" destroy "$CONTAINER"
     ours zfs_tool "${X[@]}" destroy "$SNAPSHOT"

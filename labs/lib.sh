@@ -108,6 +108,8 @@ lab_names() {
     # Programs the lab runs from files it makes (a root file system): not
     # under /run, which stock systems mount noexec.
     LAB_EXEC_DIR=/var/lib/tuna/$LAB_NAME/exec
+    # labs/03-zfs-image.sh's inode-limit step: a small ext4 on a loop device.
+    LAB_INODES_DIR=/var/lib/tuna/$LAB_NAME/inodes
     LAB_CGROUP=tuna-$LAB_NAME                   # the lab's cgroup parent
     LAB_CONTAINER_CGROUP=$LAB_CGROUP/myContainer
     LAB_UPLINK_IF=tl${LAB_NAME}u                # host end of the "internet" link

@@ -84,7 +84,10 @@ if [ "$LAB_REAL_HOST" = 0 ]; then
     rmdir "$LAB_STORE" "$(dirname "$LAB_STORE")" 2>/dev/null
 fi
 
-# 5. What the lab ran programs from, and the run directory.
+# 5. The inode-limit step's small ext4 (mount -o loop: its loop device goes
+#    with the unmount), what the lab ran programs from, the run directory.
+if grep -qF " $LAB_INODES_DIR/mnt " /proc/self/mountinfo; then umount "$LAB_INODES_DIR/mnt"; fi
+rm -rf "$LAB_INODES_DIR"
 rm -rf "$LAB_EXEC_DIR"
 rmdir "$(dirname "$LAB_EXEC_DIR")" 2>/dev/null
 rm -rf "$LAB_RUN"

@@ -23,7 +23,7 @@
 VM_DIR=$TESTS_DIR/vm
 # A TCG boot and every case take about 4.5 min here (the shell suites on
 # pure v2 most of it); a hang is killed at:
-export TUNA_VM_TIMEOUT=${TUNA_VM_TIMEOUT:-600}
+export TUNA_VM_TIMEOUT=${TUNA_VM_TIMEOUT:-900}
 # build.sh's status for "no kernel package to be had".
 EXIT_NO_KERNEL=3
 

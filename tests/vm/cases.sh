@@ -530,7 +530,7 @@ case_overlay_xfs_quota() {
     info "xfs_quota_report $(xfs_quota -x -c 'report -p -b -N' $store 2>&1 | tr -s ' ' | tr '\n' ';')"
     info "xfs_quota_list $(03-zfs-image --store $store list 2>&1 | tr -s ' ' | tr '\n' ';')"
     # shellcheck disable=SC2016  # expands inside
-    err=$(02-unshare --mount --pid --fork -- 04-pivot "$store/containers/small" -- \
+    err=$(02-unshare --mount --pid --fork -- 04-pivot --dev "$store/containers/small" -- \
         /bin/sh -c 'dd if=/dev/zero of=/fill bs=65536 count=1000 2>&1 | grep -v records' 2>&1)
     bytes=$(stat -c %s "$store/containers/small/fill" 2>/dev/null)
     info "xfs_quota_figure a write in the 8M container stopped at ${bytes:-?} bytes: $err; pool free $(stat -f -c '%f blocks of %S' $store)"
@@ -596,6 +596,89 @@ case_inode_limit() {
         rm -f /tmp/$fs.img
     done
     verdict inode_limit "ext4 -N 64: ENOSPC with blocks free; xfs, btrfs: 2000 files" "$problems"
+}
+
+# --- CoW and RoW, measured: one picture for every backend this VM has ------
+
+now_us() { /usr/bin/date +%s%6N; }
+# median: of the numbers on stdin, one a line.
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# bench_pool BACKEND STORE: a pool of BACKEND ("overlay-xfs": overlay on XFS).
+bench_pool() {
+    case $1 in
+    overlay) 03-zfs-image --backend overlay --pool bench --store "$2" pool create --size 400M ;;
+    overlay-xfs) 03-zfs-image --backend overlay --pool bench --store "$2" pool create --fs xfs --size 400M ;;
+    *) 03-zfs-image --backend "$1" --pool bench --store "$2" pool create --size 400M ;;
+    esac
+}
+
+# pool_blocks BACKEND: devicemapper's pool's used data blocks (64K each).
+pool_blocks() { dmsetup status bench-pool | awk '{ split($6, u, "/"); print u[1] }'; }
+
+# write_us FILE BLOCK: one 4 KiB write at 4K-block BLOCK of an existing
+# FILE, synced (dd conv=notrunc,fsync: a process start, open, write, fsync).
+write_us() {
+    local t0
+    t0=$(now_us)
+    dd if=/dev/zero of="$1" bs=4096 count=1 seek="$2" conv=notrunc,fsync 2>/dev/null || echo fail
+    echo $(($(now_us) - t0))
+}
+
+# For each backend: the clone time of a 10M and a 101M image (median of
+# CLONE_RUNS, each clone then destroyed, also timed), then in a fresh
+# clone the first and the second 4 KiB write into the image's 1M and 100M
+# files, and the space the clone holds after the first write.
+CLONE_RUNS=5
+case_cow_row_bench() {
+    local b store=/tmp/store-bench img r t0 clone_ms del_ms c size blk first second space base problems=''
+    for b in overlay overlay-xfs btrfs devicemapper; do
+        if ! bench_pool $b $store >$LOG 2>&1; then
+            info "cow_row_bench $b: no pool: $(tail -n 1 $LOG)"
+            problems="$problems $b"
+            continue
+        fi
+        {
+            03-zfs-image --store $store image create i10 &&
+            dd if=/dev/zero of=$store/images/i10/f10M bs=1M count=10 2>/dev/null &&
+            03-zfs-image --store $store image create i101 &&
+            dd if=/dev/zero of=$store/images/i101/f1M bs=1M count=1 2>/dev/null &&
+            dd if=/dev/zero of=$store/images/i101/f100M bs=1M count=100 2>/dev/null && sync &&
+            03-zfs-image --store $store snapshot i10@v1 && 03-zfs-image --store $store snapshot i101@v1
+        } >$LOG 2>&1 || problems="$problems $b-image($(tail -n 1 $LOG))"
+        for img in i10 i101; do
+            : >/tmp/clone.us
+            : >/tmp/delete.us
+            r=0
+            while [ $r -lt $CLONE_RUNS ]; do
+                t0=$(now_us)
+                03-zfs-image --store $store clone $img@v1 c$r >$LOG 2>&1 || problems="$problems $b-clone"
+                echo $(($(now_us) - t0)) >>/tmp/clone.us
+                t0=$(now_us)
+                03-zfs-image --store $store destroy c$r >$LOG 2>&1 || problems="$problems $b-destroy"
+                echo $(($(now_us) - t0)) >>/tmp/delete.us
+                r=$((r + 1))
+            done
+            clone_ms=$(median </tmp/clone.us)
+            del_ms=$(median </tmp/delete.us)
+            info "cow_row_bench $b clone image=${img#i}M create_us=$clone_ms destroy_us=$del_ms"
+        done
+        03-zfs-image --store $store clone i101@v1 w >$LOG 2>&1 || problems="$problems $b-clone-w"
+        c=$store/containers/w
+        for size in 1M 100M; do
+            [ $size = 1M ] && blk=128 || blk=12800
+            [ $b = devicemapper ] && base=$(pool_blocks)
+            first=$(write_us $c/f$size $blk)
+            second=$(write_us $c/f$size $((blk + 1)))
+            case $b in
+            devicemapper) space=$((($(pool_blocks) - base) * 65536)) ;;
+            *) space=$(03-zfs-image --store $store list --json | /usr/bin/jq '.[] | select(.name == "w") | .used') ;;
+            esac
+            info "cow_row_bench $b write file=$size first_us=$first second_us=$second clone_used_after=$space"
+        done
+        03-zfs-image --store $store pool destroy >$LOG 2>&1 || problems="$problems $b-pool-destroy"
+    done
+    verdict cow_row_bench "figures in the INFO lines" "${problems:+ failed:$problems}"
 }
 
 # --- the shell suites and checkers, on pure v2 -----------------------------
@@ -692,6 +775,9 @@ exercise_cases() {
 # (e.g. "suites") as tuna.cases= on the kernel's command line, to run only
 # those groups while working on them; the suite always runs them all.
 ALL_GROUPS="cgroup namespaces network storage devicemapper quota labs suites exercises"
+# Asked for by name only (TUNA_VM_CASES=bench): a measurement, not a check,
+# for docs/03-zfs-image.md's table (a few minutes under TCG).
+EXTRA_GROUPS="bench"
 groups=$(sed -n 's/.*tuna\.cases=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
 for group in ${groups:-$ALL_GROUPS}; do
     case $group in
@@ -701,9 +787,10 @@ for group in ${groups:-$ALL_GROUPS}; do
     storage) case_storage_overlay; case_storage_btrfs ;;
     devicemapper) case_storage_devicemapper; case_devicemapper_fault_at_each_ioctl ;;
     quota) case_overlay_xfs_quota; case_inode_limit ;;
+    bench) case_cow_row_bench ;;
     labs) lab_cases ;;
     suites) suite_cases ;;
     exercises) exercise_cases ;;
-    *) fail "cases no group '$group' (there are: $ALL_GROUPS)" ;;
+    *) fail "cases no group '$group' (there are: $ALL_GROUPS $EXTRA_GROUPS)" ;;
     esac
 done
