@@ -18,17 +18,22 @@
 #                 tmpfs, so the copy-up's fsync costs nothing
 #   overlay-ext4  a raw `mount -t overlay` whose layers live on ext4 on a
 #                 loop file, as Docker keeps /var/lib/docker on a disk
+#   devicemapper  03-zfs-image --backend devicemapper clone (a thin snapshot,
+#                 where the kernel has device-mapper): the first write to a
+#                 shared 64K block gets a new block, the old one copied in
+#                 first (the write covers 4K of it)
 #
 # "open" is where overlayfs copies the file up (the whole file, then fsync);
 # "space" is what the container holds after the first write: the upper
 # layer's size (du) on overlay, the exclusive bytes (btrfs filesystem du) on
 # btrfs, the clone's USED on zfs (zfs-fuse updates it at the next
-# transaction group: it may still show the clone's own metadata only).
+# transaction group: it may still show the clone's own metadata only), the
+# pool's newly used data blocks on devicemapper (dmsetup status).
 # Sizes are interleaved within each run; figures are medians.  A
 # measurement, not a test: it always exits 0 once it has measured.
 #
 # Usage: sudo labs/measure/cow-write-bench.sh [--runs N] [--quick]
-#            [--backends "zfs btrfs overlay overlay-ext4"] [--sizes "1M 100M"]
+#            [--backends "zfs btrfs overlay overlay-ext4 devicemapper"] [--sizes "1M 100M"]
 set -eu
 # shellcheck source=labs/measure/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +41,7 @@ set -eu
 BENCH_NAME=cow-write-bench
 RUNS=10
 MIN_RUNS=1
-BACKENDS="zfs btrfs overlay overlay-ext4"
+BACKENDS="zfs btrfs overlay overlay-ext4 devicemapper"
 SIZES="1M 100M"
 POOL_SIZE=512M           # the 101M image, clones, and room to spare
 BLOCK=4096               # one page, one block of every backend here
@@ -102,6 +107,7 @@ clone() {
         echo "$d/merged"
     else
         "$TOOL" --store "$WORK/$b" clone img@v1 "$c"
+        [ "$b" = devicemapper ] && pool_blocks >"$WORK/blocks.$c"
         echo "$WORK/$b/containers/$c"
     fi
 }
@@ -113,9 +119,15 @@ upper_of() {
         /proc/self/mountinfo
 }
 
+# pool_blocks: the devicemapper pool's used data blocks (64K each).
+pool_blocks() {
+    dmsetup status "cow$$devicemapper-pool" | awk '{ split($6, u, "/"); print u[1] }'
+}
+
 space() {
     local b=$1 dir=$2
     case $b in
+    devicemapper) echo $((($(pool_blocks) - $(cat "$WORK/blocks.${dir##*/}")) * 65536)) ;;
     overlay | overlay-ext4) du -sB1 "$(upper_of "$dir")" | cut -f1 ;;
     btrfs) btrfs filesystem du -s --raw "$dir" | awk 'NR == 2 { print $2 }' ;;
     zfs) zfs get -Hp -o value used "cow$$zfs/containers/${dir##*/}" ;;
@@ -142,7 +154,7 @@ printf 'backend\tfile\twrite\topen us\twrite us\tfsync us\ttotal us\tspace after
 : >"$WORK/chart"
 measured=0
 for b in $BACKENDS; do
-    case $b in zfs) need=zpool ;; btrfs) need=mkfs.btrfs ;; *) need=mount ;; esac
+    case $b in zfs) need=zpool ;; btrfs) need=mkfs.btrfs ;; devicemapper) need=dmsetup ;; *) need=mount ;; esac
     if ! command -v "$need" >/dev/null || ! setup "$b"; then
         echo "$b: cannot make a store here, skipped: $(tail -1 "$WORK/setup.log" 2>/dev/null)"
         continue
