@@ -51,7 +51,7 @@ LAB_STEP=0
 # lab_usage: the options every lab takes.
 lab_usage() {
     cat <<EOF
-Usage: $(basename "$0") [--name NAME] [--backend zfs|btrfs|overlay] [--keep]
+Usage: $(basename "$0") [--name NAME] [--backend zfs|btrfs|overlay|devicemapper] [--keep]
                  [--interactive] [--pause] [--real-host] [--quiet]
 
   --name NAME      a name for this lab's world, so two labs can run at once
@@ -92,8 +92,8 @@ lab_init() {
         exit 2
     fi
     case "$LAB_BACKEND" in
-    ''|zfs|btrfs|overlay) ;;
-    *) echo "$(basename "$0"): unknown backend '$LAB_BACKEND' (zfs, btrfs, overlay)" >&2; exit 2 ;;
+    ''|zfs|btrfs|overlay|devicemapper) ;;
+    *) echo "$(basename "$0"): unknown backend '$LAB_BACKEND' (zfs, btrfs, overlay, devicemapper)" >&2; exit 2 ;;
     esac
     if [ "$(id -u)" != 0 ]; then
         echo "$(basename "$0"): the lab makes namespaces, cgroups and mounts: run it as root" >&2

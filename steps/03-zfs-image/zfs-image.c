@@ -14,7 +14,7 @@
  * The snapshot is the image: frozen, read-only.  The clone is the
  * container: it starts as nothing but a reference to the snapshot's blocks
  * (62K used, 605M seen) and pays only for what it changes.  This tool does
- * the same on three storage backends; each backend's file is that
+ * the same on four storage backends; each backend's file is that
  * backend's lesson, its kernel calls in the order of the commands below:
  *
  *   backend-zfs.c      the real zpool and zfs commands: the post's, and the
