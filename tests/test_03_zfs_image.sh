@@ -679,5 +679,169 @@ test_clone_size_needs_an_xfs_overlay_pool() {
     assertEquals "no layer beyond the image's two" 3 "$(find "$STORE/overlay2" -mindepth 1 -maxdepth 1 | wc -l)"
 }
 
+# --- devicemapper and overlay on XFS, where the kernel has them --------------
+# The same checks as tests/vm/cases.sh's devicemapper and quota groups, for a
+# stock machine (the student VM): read back with dmsetup, sysfs, xfs_quota.
+
+# kernel_config_has OPTION: the running kernel's config says =y or =m.
+kernel_config_has() {
+    grep -qsE "^$1=[ym]" "/boot/config-$(uname -r)" ||
+        { [ -r /proc/config.gz ] && zcat /proc/config.gz | grep -qE "^$1=[ym]"; }
+}
+
+# require_kernel_feature WHAT OPTION CHECK...: 0 when CHECK passes; where it
+# does not, a skip if the kernel's config has OPTION (then something is
+# wrong here, and TUNA_MUST_RUN=1 makes it a failure), else 1 quietly: this
+# kernel is known to lack it and the refusal tests above cover it.
+require_kernel_feature() {
+    local what=$1 option=$2
+    shift 2
+    "$@" >/dev/null 2>&1 && return 0
+    if kernel_config_has "$option"; then
+        skip_test "the kernel has $option but $what does not work here"
+    else
+        echo "this kernel has no $option: $what is refused here (tested above)"
+    fi
+    return 1
+}
+
+dm_thin_works() {
+    modprobe -q dm_thin_pool 2>/dev/null
+    [ -e /dev/mapper/control ] && dmsetup targets | grep -q '^thin-pool'
+}
+
+# dm_of POOL: the pool's dm devices (dmsetup ls), one line.
+dm_of() { dmsetup ls 2>/dev/null | awk -v p="$1-" 'index($1, p) == 1 { print $1 }' | sort | tr '\n' ' '; }
+loops_of() { grep -ls "/var/lib/tuna/$1" /sys/block/loop*/loop/backing_file 2>/dev/null | tr '\n' ' '; }
+
+test_devicemapper_thin_snapshots_read_back_with_dmsetup() {
+    local pool store out used refer err
+    require_root || return 0
+    require_command dmsetup dmsetup || return 0
+    require_command mkfs.ext4 e2fsprogs || return 0
+    require_kernel_feature "device-mapper thin provisioning" CONFIG_DM_THIN_PROVISIONING \
+        dm_thin_works || return 0
+    pool=$(unique_name tdm)
+    store=$TEST_TMP/dm
+    on_cleanup destroy_store "$store"
+    if ! { "$TOOL" --backend devicemapper --pool "$pool" --store "$store" pool create --size 256M &&
+        "$TOOL" --store "$store" image create img &&
+        "$TOOL" --store "$store" image populate img --from-host ls cat sh &&
+        "$TOOL" --store "$store" snapshot img@v1 &&
+        "$TOOL" --store "$store" clone img@v1 ctr; } >"$TEST_TMP/log" 2>&1; then
+        fail "pool, image, snapshot, clone: $(tail -2 "$TEST_TMP/log")"
+        return 0
+    fi
+    assertEquals "dmsetup ls" "$pool-ctr-ctr $pool-img-img $pool-pool $pool-snap-img@v1 " "$(dm_of "$pool")"
+    assertTrue "a thin-pool on two loop devices, 64K blocks: $(dmsetup table "$pool-pool")" \
+        "dmsetup table '$pool-pool' | grep -qE ' thin-pool 7:[0-9]+ 7:[0-9]+ 128 '"
+    assertEquals "two loop devices" 2 "$(loops_of "$pool" | wc -w)"
+    assertTrue "the snapshot's device is read-only" \
+        "dmsetup info '$pool-snap-img@v1' | grep -q 'READ-ONLY'"
+    out=$("$TOOL" --store "$store" list --json)
+    used=$(echo "$out" | jq '.[] | select(.name == "ctr") | .used')
+    refer=$(echo "$out" | jq '.[] | select(.name == "ctr") | .refer')
+    assertEquals "REFER is thin status's mapped sectors" \
+        "$(($(dmsetup status "$pool-ctr-ctr" | cut -d ' ' -f 4) * 512))" "$refer"
+    assertTrue "a fresh clone's USED ($used) is under 1M" "[ '$used' -lt 1048576 ]"
+    err=$(touch "$store/images/img@v1/x" 2>&1)
+    assertTrue "the snapshot refuses a write: $err" "echo '$err' | grep -q 'Read-only'"
+    echo clone >"$store/containers/ctr/in-clone"
+    assertFalse "the clone's write is not in the image" "[ -e '$store/images/img/in-clone' ]"
+    assertTrue "the clone runs the image's ls" "chroot '$store/containers/ctr' /bin/ls / >/dev/null"
+    "$TOOL" --store "$store" destroy ctr >/dev/null || fail "destroy ctr"
+    assertEquals "destroy removed the clone's device" "$pool-img-img $pool-pool $pool-snap-img@v1 " \
+        "$(dm_of "$pool")"
+    "$TOOL" --store "$store" pool destroy >/dev/null || fail "pool destroy"
+    assertEquals "no dm device left" "" "$(dm_of "$pool")"
+    assertEquals "no loop device left" "" "$(loops_of "$pool")"
+    assertEquals "nothing else left" "" "$(nothing_of "$pool" "$store")"
+}
+
+test_devicemapper_a_fault_at_each_ioctl_leaves_nothing() {
+    local pool store k rc left
+    require_root || return 0
+    require_command strace strace || return 0
+    require_command mkfs.ext4 e2fsprogs || return 0
+    require_kernel_feature "device-mapper thin provisioning" CONFIG_DM_THIN_PROVISIONING \
+        dm_thin_works || return 0
+    pool=$(unique_name tdf)
+    store=$TEST_TMP/dmf
+    on_cleanup destroy_store "$store"
+    # pool create's ioctls, each made to fail in turn (strace's fault injection).
+    for k in $(seq 1 30); do
+        rc=0
+        strace -o "$TEST_TMP/strace" -e trace=ioctl -e inject=ioctl:error=EIO:when="$k" \
+            "$TOOL" --backend devicemapper --pool "$pool" --store "$store" pool create --size 64M \
+            >"$TEST_TMP/log" 2>&1 || rc=$?
+        if [ "$rc" = 0 ]; then
+            grep -q INJECTED "$TEST_TMP/strace" || break
+            "$TOOL" --store "$store" pool destroy >/dev/null 2>&1
+            continue
+        fi
+        assertEquals "fault at ioctl $k: exit 1 ($(tail -1 "$TEST_TMP/log"))" 1 "$rc"
+        left="$(dm_of "$pool")$(loops_of "$pool")$(nothing_of "$pool" "$store")"
+        assertEquals "fault at ioctl $k of pool create left" "" "$left"
+    done
+    assertTrue "pool create made more than one ioctl ($k)" "[ '$k' -gt 2 ]"
+    # image create's, on that pool.
+    for k in $(seq 1 30); do
+        rc=0
+        strace -o "$TEST_TMP/strace" -e trace=ioctl -e inject=ioctl:error=EIO:when="$k" \
+            "$TOOL" --store "$store" image create img >"$TEST_TMP/log" 2>&1 || rc=$?
+        if [ "$rc" = 0 ]; then
+            grep -q INJECTED "$TEST_TMP/strace" || break
+            "$TOOL" --store "$store" destroy img >/dev/null 2>&1
+            continue
+        fi
+        assertEquals "image create, fault at ioctl $k: exit 1" 1 "$rc"
+        assertEquals "image create, fault at ioctl $k left" "$pool-pool " "$(dm_of "$pool")"
+    done
+    "$TOOL" --store "$store" pool destroy >/dev/null || fail "pool destroy"
+    assertEquals "nothing left" "" "$(dm_of "$pool")$(loops_of "$pool")$(nothing_of "$pool" "$store")"
+}
+
+xfs_quota_works() { [ -e /proc/fs/xfs/xqmstat ] || { modprobe -q xfs && [ -e /proc/fs/xfs/xqmstat ]; }; }
+
+# project_hard STORE ID: project ID's hard limit in KiB, as xfs_quota reports it.
+project_hard() {
+    xfs_quota -x -c 'report -p -b -N' "$1" 2>/dev/null | awk -v id="#$2" '$1 == id { print $4 }'
+}
+
+test_overlay_on_xfs_clone_size_is_a_project_quota() {
+    local pool store hard err bytes
+    require_root || return 0
+    require_command mkfs.xfs xfsprogs || return 0
+    require_command xfs_quota xfsprogs || return 0
+    require_kernel_feature "XFS project quotas" CONFIG_XFS_QUOTA xfs_quota_works || return 0
+    pool=$(unique_name txq)
+    store=$TEST_TMP/xq
+    on_cleanup destroy_store "$store"
+    if ! { "$TOOL" --backend overlay --pool "$pool" --store "$store" pool create --fs xfs --size 320M &&
+        "$TOOL" --store "$store" image create img &&
+        "$TOOL" --store "$store" image populate img --from-host ls sh &&
+        "$TOOL" --store "$store" snapshot img@v1 &&
+        "$TOOL" --store "$store" clone img@v1 small --size 8M &&
+        "$TOOL" --store "$store" clone img@v1 big; } >"$TEST_TMP/log" 2>&1; then
+        fail "pool, clones: $(tail -2 "$TEST_TMP/log")"
+        return 0
+    fi
+    assertTrue "mounted with prjquota" "grep ' $store ' /proc/self/mountinfo | grep -q prjquota"
+    hard=$(project_hard "$store" 1)
+    assertEquals "xfs_quota: project #1's hard limit (KiB)" 8192 "$hard"
+    assertTrue "list shows the limit" "'$TOOL' --store '$store' list | grep -E '^small .* 0/8.00M'"
+    err=$(dd if=/dev/zero of="$store/containers/small/fill" bs=64K count=1000 2>&1)
+    bytes=$(stat -c %s "$store/containers/small/fill")
+    assertTrue "the write stopped with ENOSPC: $err" "echo '$err' | grep -q 'No space left on device'"
+    assertTrue "at the limit: $bytes bytes" "[ '$bytes' -le 8388608 ] && [ '$bytes' -gt 4194304 ]"
+    assertTrue "the other container writes past 8M" \
+        "dd if=/dev/zero of='$store/containers/big/fill' bs=64K count=256 2>/dev/null"
+    "$TOOL" --store "$store" destroy small >/dev/null || fail "destroy small"
+    hard=$(project_hard "$store" 1)
+    assertTrue "the limit is gone after destroy (${hard:-no line})" "[ -z '$hard' ] || [ '$hard' = 0 ]"
+    "$TOOL" --store "$store" pool destroy >/dev/null || fail "pool destroy"
+    assertEquals "nothing left" "" "$(loops_of "$pool")$(nothing_of "$pool" "$store")"
+}
+
 # shellcheck disable=SC1090
 . "$SHUNIT2"
