@@ -67,7 +67,6 @@
 #include "tuna.h"
 #include "zfs-image.h"
 
-#define DM_CONTROL "/dev/mapper/control"
 #define DM_MIN_SIZE (32ull << 20)          /* the pool's data: a few ext4s */
 #define BLOCK_SECTORS 128                  /* 64K blocks, Docker's default */
 #define SECTOR 512
@@ -75,189 +74,17 @@
 #define META_SHARE 64
 #define STORE_TMPFS_SIZE "8M"              /* mount points and records only */
 #define MAX_THIN_ID 0xffffff               /* device ids are 24 bits */
-#define DM_BUFFER 16384                    /* a request and what the kernel answers */
 #define DEVICE_NODE_TIMEOUT_MS 2000        /* devtmpfs makes /dev/dm-N */
 #define RECORD_DIR "devicemapper/metadata"
 #define DIR_MODE 0755
 #define DEV_NAME_BUF (3 * NAME_MAX_LEN + 16)   /* POOL-snap-NAME@TAG, checked < DM_NAME_LEN */
-
-/* One request: the header, then the table, message or answer. */
-struct dm_request {
-	struct dm_ioctl io;
-	char data[DM_BUFFER];
-} __attribute__((aligned(8)));
-
-static int control_fd = -1;
-
-/* /dev/mapper/control, opened once: every request goes through it. */
-static int control(void)
-{
-	if (control_fd < 0 && (control_fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC)) < 0)
-		die_errno("open %s", DM_CONTROL);
-	return control_fd;
-}
-
-/* --- the device-mapper interface ------------------------------------------ */
-
-static void describe_dm(char *buf, size_t size, const void *arg)
-{
-	const struct dm_ioctl *io = arg;
-
-	char flags[64];
-
-	snprintf(flags, sizeof(flags), "%s%s%s", io->flags & DM_SUSPEND_FLAG ? "|DM_SUSPEND_FLAG" : "",
-		 io->flags & DM_READONLY_FLAG ? "|DM_READONLY_FLAG" : "",
-		 io->flags & DM_STATUS_TABLE_FLAG ? "|DM_STATUS_TABLE_FLAG" : "");
-	snprintf(buf, size, "{name=\"%s\", flags=%s, dev=%u:%u}", io->name,
-		 flags[0] ? flags + 1 : "0", major((dev_t)io->dev), minor((dev_t)io->dev));
-}
-
-static void dm_init(struct dm_request *r, const char *name)
-{
-	memset(r, 0, sizeof(*r));
-	r->io.version[0] = DM_VERSION_MAJOR;   /* the kernel takes any 4.x */
-	r->io.data_size = sizeof(*r);
-	r->io.data_start = sizeof(r->io);
-	if (name && strlen(name) >= sizeof(r->io.name))
-		die_usage("device name %.40s...: longer than %d characters", name, DM_NAME_LEN - 1);
-	if (name)
-		memcpy(r->io.name, name, strlen(name) + 1);
-}
-
-/* One ioctl on /dev/mapper/control: 0 or -errno. */
-static int dm_call(const char *shell, unsigned long request, const char *request_name,
-		   struct dm_request *r)
-{
-	return traced_ioctl_named(shell, control(), request, request_name, r, describe_dm);
-}
-#define DM(shell, request, r) dm_call((shell), (request), #request, (r))
-
-static void dm_or_die(const char *shell, unsigned long request, const char *request_name,
-		      struct dm_request *r)
-{
-	int err = dm_call(shell, request, request_name, r);
-
-	if (err < 0)
-		die_hint(-err, err == -EINVAL ? "the kernel says why: dmesg | tail" : NULL,
-			 "ioctl %s %s", request_name, r->io.name);
-}
-#define DM_OR_DIE(shell, request, r) dm_or_die((shell), (request), #request, (r))
-
-/* dmsetup remove NAME: 0 or -errno (EBUSY while it is open or mounted). */
-static int dm_remove(const char *name)
-{
-	struct dm_request r;
-	char shell[DM_NAME_LEN + 32];
-
-	dm_init(&r, name);
-	snprintf(shell, sizeof(shell), "dmsetup remove %s", name);
-	return DM(shell, DM_DEV_REMOVE, &r);
-}
-
-static char undo_names[64][DM_NAME_LEN];
-static int undo_count;
-
-static void dm_remove_undo(void *name)
-{
-	dm_remove(name);
-}
-
-static dev_t dm_create(const char *name, uint64_t sectors, const char *type,
-		       const char *params, int readonly)
-{
-	struct dm_request r;
-	struct dm_target_spec *spec = (struct dm_target_spec *)r.data;
-	char shell[DM_NAME_LEN + 512];
-	dev_t dev;
-
-	if (strlen(name) >= DM_NAME_LEN)
-		die_usage("device name %s: longer than %d characters", name, DM_NAME_LEN - 1);
-	/* 1. The device, with no table yet: dmsetup create does these three. */
-	dm_init(&r, name);
-	snprintf(shell, sizeof(shell), "dmsetup create %s%s --table '0 %llu %s %s'", name,
-		 readonly ? " --readonly" : "", (unsigned long long)sectors, type, params);
-	DM_OR_DIE(shell, DM_DEV_CREATE, &r);
-	if (undo_count < (int)(sizeof(undo_names) / sizeof(undo_names[0]))) {
-		snprintf(undo_names[undo_count], DM_NAME_LEN, "%s", name);
-		undo_push(dm_remove_undo, undo_names[undo_count++]);
-	}
-
-	/* 2. Its table, one target: sectors 0..SECTORS map through TYPE. */
-	dm_init(&r, name);
-	r.io.target_count = 1;
-	r.io.flags = readonly ? DM_READONLY_FLAG : 0;
-	spec->sector_start = 0;
-	spec->length = sectors;
-	snprintf(spec->target_type, sizeof(spec->target_type), "%s", type);
-	snprintf((char *)(spec + 1), sizeof(r.data) - sizeof(*spec), "%s", params);
-	DM_OR_DIE("  (the table)", DM_TABLE_LOAD, &r);
-
-	/* 3. Resume: the loaded table becomes the live one. */
-	dm_init(&r, name);
-	DM_OR_DIE("  (resume: the table goes live)", DM_DEV_SUSPEND, &r);
-	dev = (dev_t)r.io.dev;
-	return dev;
-}
-
-/* dmsetup message POOL 0 "TEXT" */
-static int dm_message(const char *pool_dev, const char *text)
-{
-	struct dm_request r;
-	struct dm_target_msg *msg = (struct dm_target_msg *)r.data;
-	char shell[DM_NAME_LEN + 128];
-
-	dm_init(&r, pool_dev);
-	msg->sector = 0;
-	snprintf(msg->message, sizeof(r.data) - sizeof(*msg), "%s", text);
-	snprintf(shell, sizeof(shell), "dmsetup message %s 0 \"%s\"", pool_dev, text);
-	return DM(shell, DM_TARGET_MSG, &r);
-}
-
-static void dm_message_or_die(const char *pool_dev, const char *text)
-{
-	int r = dm_message(pool_dev, text);
-
-	if (r < 0)
-		die_hint(-r, "the kernel says why: dmesg | tail", "dmsetup message %s 0 \"%s\"",
-			 pool_dev, text);
-}
-
-/* dmsetup suspend / resume NAME.  Suspending a device with a mounted file
- * system freezes it first (freeze_bdev): what is written is on the device. */
-static void dm_suspend(const char *name, int suspend)
-{
-	struct dm_request r;
-	char shell[DM_NAME_LEN + 32];
-
-	dm_init(&r, name);
-	r.io.flags = suspend ? DM_SUSPEND_FLAG : 0;
-	snprintf(shell, sizeof(shell), "dmsetup %s %s", suspend ? "suspend" : "resume", name);
-	DM_OR_DIE(shell, DM_DEV_SUSPEND, &r);
-}
-
-/* dmsetup status NAME: the first target's status line in OUT; 0 or -errno. */
-static int dm_status(const char *name, char *out, size_t size)
-{
-	struct dm_request r;
-	const struct dm_target_spec *spec;
-	int err;
-
-	dm_init(&r, name);
-	if ((err = ioctl(control(), DM_TABLE_STATUS, &r)) < 0)
-		return -errno;
-	if (r.io.target_count < 1 || (r.io.flags & DM_BUFFER_FULL_FLAG))
-		return -ENODATA;
-	spec = (const struct dm_target_spec *)((const char *)&r + r.io.data_start);
-	snprintf(out, size, "%s", (const char *)(spec + 1));
-	return 0;
-}
 
 /* --- the backend's names and records -------------------------------------------- */
 
 static const char *dm_unavailable(void)
 {
 	char buf[PATH_MAX], err[512];
-	struct dm_request r;
+	int r;
 
 	/* Their stderr kept: "modprobe: FATAL: Module dm_mod not found" is ours to say. */
 	if (!path_exists(DM_CONTROL))
@@ -268,10 +95,9 @@ static const char *dm_unavailable(void)
 	/* The thin-pool target: a module the first table asking for it loads. */
 	traced_run_output("as the first thin-pool table would", (char *[]){ "modprobe",
 			  "dm_thin_pool", NULL }, NULL, 0, err, sizeof(err));
-	dm_init(&r, NULL);
-	if (DM("dmsetup targets", DM_LIST_VERSIONS, &r) < 0)
+	if ((r = dm_has_target("thin-pool")) < 0)
 		return "DM_LIST_VERSIONS failed on " DM_CONTROL;
-	if (!memmem(r.data, sizeof(r.data), "thin-pool", sizeof("thin-pool")))
+	if (!r)
 		return "the kernel has device-mapper but no thin-pool target (CONFIG_DM_THIN_PROVISIONING)";
 	if (!path_exists("/dev/loop-control"))
 		return "no /dev/loop-control (loop devices)";
@@ -499,15 +325,15 @@ static int thin_new(const struct store *s, unsigned id, unsigned origin)
 /* Thin device ID of the pool, visible as NAME: "thin POOL_MAJ:MIN ID". */
 static dev_t thin_activate(const struct store *s, const char *name, unsigned id, int readonly)
 {
-	struct dm_request r;
 	char pool[DEV_NAME_BUF], params[64];
+	dev_t dev;
+	int r;
 
 	/* The pool by its number: /dev/mapper/NAME exists only where udev runs. */
 	device_name(s, "pool", NULL, pool);
-	dm_init(&r, pool);
-	DM_OR_DIE(NULL, DM_DEV_STATUS, &r);
-	snprintf(params, sizeof(params), "%u:%u %u", major((dev_t)r.io.dev),
-		 minor((dev_t)r.io.dev), id);
+	if ((r = dm_dev(pool, &dev)) < 0)
+		die_err(-r, "dmsetup info %s", pool);
+	snprintf(params, sizeof(params), "%u:%u %u", major(dev), minor(dev), id);
 	return dm_create(name, thin_sectors(s), "thin", params, readonly);
 }
 
@@ -549,16 +375,6 @@ static void dm_image_create(struct store *s, const char *image)
 	record_write(s, &rec);
 }
 
-static char resume_name[DEV_NAME_BUF];
-
-static void resume_undo(void *name)
-{
-	struct dm_request r;
-
-	dm_init(&r, name);
-	DM("undo: dmsetup resume", DM_DEV_SUSPEND, &r);
-}
-
 /* A snapshot of the device recorded as ORIGIN, NAME (kind KIND), mounted at TARGET. */
 static void snapshot_of(struct store *s, const char *origin, const char *kind,
 			const char *name, const char *target)
@@ -581,8 +397,7 @@ static void snapshot_of(struct store *s, const char *origin, const char *kind,
 	 * cloning it needs no suspend. */
 	if (strcmp(from.kind, "snap") != 0) {
 		dm_suspend(origin_dev, 1);
-		snprintf(resume_name, sizeof(resume_name), "%s", origin_dev);
-		undo_push(resume_undo, resume_name);
+		dm_resume_on_failure(origin_dev);
 	}
 	r = thin_new(s, rec.id, from.id);
 	if (strcmp(from.kind, "snap") != 0)
@@ -697,38 +512,32 @@ static int take_mount_under(const struct mount_entry *m, void *arg)
 	return 0;
 }
 
-/* Every device of the pool: thins whose table names POOL_DEV, and then the pool. */
+/* A thin device of the pool whose dev starts the table: "MAJ:MIN ID". */
+static int remove_if_thin_of(const char *name, void *pool_dev)
+{
+	char type[32], params[256];
+	int err;
+
+	if (dm_table(name, type, sizeof(type), params, sizeof(params)) == 0 &&
+	    strcmp(type, "thin") == 0 && strncmp(params, pool_dev, strlen(pool_dev)) == 0 &&
+	    (err = dm_remove(name)) < 0)
+		die_err(-err, "dmsetup remove %s", name);
+	return 0;
+}
+
+/* Every device of the pool: the thins whose table names its dev, then the pool. */
 static void remove_pool_devices(const struct store *s)
 {
-	static struct dm_request list;
 	char pool[DEV_NAME_BUF], want[32];
-	struct dm_request r;
+	dev_t dev;
 	int err;
 
 	device_name(s, "pool", NULL, pool);
-	dm_init(&r, pool);
-	if (DM(NULL, DM_DEV_STATUS, &r) < 0)
+	if (dm_dev(pool, &dev) < 0)
 		return;   /* no pool device: nothing of it is left */
-	snprintf(want, sizeof(want), "%u:%u ", major((dev_t)r.io.dev), minor((dev_t)r.io.dev));
-	dm_init(&list, NULL);
-	DM_OR_DIE("dmsetup ls", DM_LIST_DEVICES, &list);
-	for (const struct dm_name_list *d = (const void *)((char *)&list + list.io.data_start);
-	     d->dev; d = (const void *)((const char *)d + d->next)) {
-		struct dm_request t;
-		const struct dm_target_spec *spec;
-
-		dm_init(&t, d->name);
-		t.io.flags = DM_STATUS_TABLE_FLAG;   /* the table, not the status */
-		if (ioctl(control(), DM_TABLE_STATUS, &t) == 0 && t.io.target_count == 1) {
-			spec = (const void *)((char *)&t + t.io.data_start);
-			if (strcmp(spec->target_type, "thin") == 0 &&
-			    strncmp((const char *)(spec + 1), want, strlen(want)) == 0 &&
-			    (err = dm_remove(d->name)) < 0)
-				die_err(-err, "dmsetup remove %s", d->name);
-		}
-		if (!d->next)
-			break;
-	}
+	snprintf(want, sizeof(want), "%u:%u ", major(dev), minor(dev));
+	if ((err = dm_each_device(remove_if_thin_of, want)) < 0)
+		die_err(-err, "dmsetup ls");
 	if ((err = dm_remove(pool)) < 0)
 		die_err(-err, "dmsetup remove %s", pool);
 }

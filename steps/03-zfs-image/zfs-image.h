@@ -8,6 +8,7 @@
  *   backend-overlay.c  the same with overlayfs, laid out as Docker's overlay2
  *   backend-devicemapper.c  the same with device-mapper thin devices, as
  *                      Docker's devicemapper driver
+ *   dm-ioctl.c         dmsetup's commands as ioctls, for it      (skippable)
  *   overlay-layers.c   overlay2's layers on disk, and overlay's list (skippable)
  *   overlay-quota.c    overlay2's size limit: XFS project quotas
  *   zfs-fuse.c         the ZFS daemon, where the kernel has no ZFS (skippable)
@@ -182,6 +183,35 @@ uint64_t disk_usage(const char *path);
 int remove_tree(const char *path);
 /* 1 if directory PATH has no entries but . and .. */
 int dir_is_empty(const char *path);
+
+/* --- dm-ioctl.c: dmsetup's commands, for backend-devicemapper.c -------- */
+
+#define DM_CONTROL "/dev/mapper/control"
+/* The control device, opened once (dies if it cannot be). */
+int dm_control(void);
+/* dmsetup create NAME --table "0 SECTORS TYPE PARAMS" [--readonly]: the new
+ * device's dev; dies on failure, and a later failure of the run removes it. */
+dev_t dm_create(const char *name, uint64_t sectors, const char *type, const char *params,
+		int readonly);
+/* dmsetup remove NAME: 0 or -errno (EBUSY while it is open or mounted). */
+int dm_remove(const char *name);
+/* dmsetup message NAME 0 "TEXT": 0 or -errno; the _or_die form says why. */
+int dm_message(const char *name, const char *text);
+void dm_message_or_die(const char *name, const char *text);
+/* dmsetup suspend|resume NAME (suspend freezes a mounted file system); dies. */
+void dm_suspend(const char *name, int suspend);
+/* If the run fails from now on, resume NAME again. */
+void dm_resume_on_failure(const char *name);
+/* dmsetup status NAME: the first target's status line; 0 or -errno. */
+int dm_status(const char *name, char *out, size_t size);
+/* dmsetup table NAME: its one target's type and parameters; 0 or -errno. */
+int dm_table(const char *name, char *type, size_t type_size, char *params, size_t size);
+/* dmsetup info NAME: its dev; 0 or -errno. */
+int dm_dev(const char *name, dev_t *dev);
+/* Does the kernel have target TYPE (dmsetup targets)?  1, 0 or -errno. */
+int dm_has_target(const char *type);
+/* FN(name) for every dm device (dmsetup ls), until it returns non-zero. */
+int dm_each_device(int (*fn)(const char *name, void *arg), void *arg);
 
 /* --- backend-btrfs.c: loop devices, for backend-devicemapper.c too ------ */
 
