@@ -106,6 +106,8 @@ void undo_rmdir(const char *path);        /* rmdir(PATH) */
 void undo_unlink(const char *path);       /* unlink(PATH) */
 void undo_umount(const char *path);       /* umount2(PATH, MNT_DETACH) */
 void undo_close(int fd);                  /* close(FD) */
+/* echo VALUE > PATH: a kernel file put back as it was (VALUE < 128 bytes). */
+void undo_write_file(const char *path, const char *value);
 void undo_run(void);
 void undo_forget(void);
 
