@@ -40,11 +40,6 @@ void tuna_set_prog(const char *name)
 	prog_name = name;
 }
 
-const char *tuna_prog(void)
-{
-	return prog_name;
-}
-
 void put_escaped(FILE *out, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

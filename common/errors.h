@@ -46,7 +46,6 @@ int exit_status_from_exec_error(int err);
 
 /* The name errors start with ("07-stress"); set once at the top of main(). */
 void tuna_set_prog(const char *name);
-const char *tuna_prog(void);
 
 /* "prog: MESSAGE: strerror(errno)" then exit 1.  errno is saved first. */
 __attribute__((noreturn, format(printf, 1, 2)))

@@ -99,11 +99,6 @@ static const struct flag_name wait_option_names[] = {
 	{ 0, NULL },
 };
 
-char *trace_mount_flags(char *buf, size_t size, unsigned long flags)
-{
-	return flags_to_string(buf, size, flags, mount_flag_names);
-}
-
 char *trace_clone_flags(char *buf, size_t size, unsigned long flags)
 {
 	return flags_to_string(buf, size, flags, clone_flag_names);
@@ -189,7 +184,7 @@ int traced_mount(const char *shell, const char *source, const char *target,
 	int err, r = result_of(mount(source, target, fstype, flags, data), &err);
 
 	explain_call(r, err, shell, "mount(%s, %s, %s, %s, %s)", quoted(source),
-		     quoted(target), quoted(fstype), trace_mount_flags(names, sizeof(names), flags),
+		     quoted(target), quoted(fstype), flags_to_string(names, sizeof(names), flags, mount_flag_names),
 		     quoted(data));
 	return r;
 }

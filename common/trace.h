@@ -140,8 +140,6 @@ int traced_ioctl_named(const char *shell, int fd, unsigned long request,
 
 /* "5</path>" or "5<net:[4026532]>": FD with what it refers to, as strace -y. */
 char *trace_fd(char *buf, size_t size, int fd);
-/* The MS_* names in FLAGS: "MS_BIND|MS_REC" (the one mount-flag table). */
-char *trace_mount_flags(char *buf, size_t size, unsigned long flags);
 /* The CLONE_NEW* names in FLAGS. */
 char *trace_clone_flags(char *buf, size_t size, unsigned long flags);
 /* "SIGKILL" */
