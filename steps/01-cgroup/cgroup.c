@@ -369,12 +369,12 @@ static void add_members(const struct layout *l, const char *name, char **pids, i
 
 /* Join, then become CMD: it keeps our PID, so it is in the group from its
  * first instruction, and its children are born there. */
-static int exec_in_group(const struct layout *l, const char *name, char **cmd)
+static void __attribute__((noreturn)) exec_in_group(const struct layout *l, const char *name,
+						     char **cmd)
 {
 	join_group(l, name, getpid());
 	int r = traced_execvp("the group's limits now bind it and its children", cmd);
-	warn_msg("exec %s: %s", cmd[0], strerror(-r));
-	return exit_status_from_exec_error(-r);
+	die_status(exit_status_from_exec_error(-r), -r, NULL, "exec %s", cmd[0]);
 }
 
 int main(int argc, char **argv)
@@ -407,7 +407,7 @@ int main(int argc, char **argv)
 		add_members(&layout, opt.name, opt.args, opt.nargs);
 		break;
 	case CMD_EXEC:
-		return exec_in_group(&layout, opt.name, opt.args);
+		exec_in_group(&layout, opt.name, opt.args);
 	case CMD_INFO:     /* 6. read it back (report.c) */
 		print_info(&layout, opt.json);
 		break;
