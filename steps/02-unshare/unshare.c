@@ -45,7 +45,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tuna.h"
@@ -271,11 +270,12 @@ static void set_hostname(const char *name)
 		die_err(-r, "sethostname '%s'", name);
 }
 
+/* The undo of the fork, when the parent fails after it (the pidfile). */
 static void kill_child(void *unused)
 {
 	(void)unused;
-	kill(child_pid, SIGKILL);
-	waitpid(child_pid, NULL, 0);
+	traced_kill("undo", child_pid, SIGKILL);
+	traced_wait4("undo", child_pid, NULL, 0, NULL);
 }
 
 /*
