@@ -252,6 +252,12 @@ test_03_zfs_image_refuses_bad_input() {
     bad 2 $t "${o[@]}" pool create --size 0
     bad 2 $t "${o[@]}" pool create --device ""
     bad 2 $t "${o[@]}" list --size 1G
+    bad 2 $t "${o[@]}" pool create --fs ext4
+    bad 2 $t "${o[@]}" pool create --fs ""
+    bad 2 $t "${o[@]}" list --fs xfs
+    bad 2 $t "${o[@]}" clone a@b c --device /dev/null
+    bad 2 $t --backend btrfs --store "$store" pool create --fs xfs
+    bad 2 $t --backend devicemapper --store "$store" pool create --fs xfs
     bad 2 $t "${o[@]}" list extra
     bad 2 $t --pool "" list
     bad 2 $t --pool "../$TAG" list

@@ -136,10 +136,11 @@ static void pool_create(struct store *s, const struct options *opt)
 	char state[PATH_MAX];
 
 	snprintf(s->pool, sizeof(s->pool), "%s", opt->pool ? opt->pool : DEFAULT_POOL);
-	s->backend = choose_backend(opt->backend);
-	if (opt->pool_opt.fs && s->backend != &backend_overlay)
+	/* --fs is overlay's: it chooses the backend, and no other takes it. */
+	if (opt->pool_opt.fs && opt->backend && strcmp(opt->backend, "overlay") != 0)
 		die_usage("--fs: only the overlay backend keeps its layers on a file system of "
 			  "its choice");
+	s->backend = choose_backend(opt->pool_opt.fs ? "overlay" : opt->backend);
 	if (opt->pool_opt.size < s->backend->min_size)
 		die_usage("--size: the %s backend needs at least %lluM", s->backend->name,
 			  (unsigned long long)(s->backend->min_size >> 20));
