@@ -622,6 +622,10 @@ requirements_overlay_module() {
 # (Where it has them, tests/vm/cases.sh's devicemapper and quota groups run
 # them for real: tests/test_vm.sh.)
 
+# xfs_quota_works: XFS with quota support (/proc/fs/xfs/xqmstat, there once
+# the xfs module is loaded).
+xfs_quota_works() { [ -e /proc/fs/xfs/xqmstat ] || { modprobe -q xfs 2>/dev/null && [ -e /proc/fs/xfs/xqmstat ]; }; }
+
 # nothing_of POOL STORE: what a refused pool create might have left.
 nothing_of() {
     local f
@@ -637,11 +641,12 @@ test_devicemapper_is_refused_with_a_hint_where_the_kernel_lacks_it() {
     local pool store
     require_root || return 0
     if [ -e /dev/mapper/control ] || modprobe -n -q dm_thin_pool 2>/dev/null; then
-        echo "device-mapper is here: tests/vm's devicemapper cases run it"
+        echo "device-mapper is here: test_devicemapper_thin_snapshots_read_back_with_dmsetup runs it"
         return 0
     fi
     pool=$(unique_name tdm)
     store=$TEST_TMP/dm-store
+    on_cleanup destroy_store "$store"
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$TOOL" --backend devicemapper --pool "$pool" \
         --store "$store" pool create --size 64M
     assertEquals "exit status: $(cat "$TEST_TMP/err")" 1 "$RC"
@@ -653,12 +658,14 @@ test_devicemapper_is_refused_with_a_hint_where_the_kernel_lacks_it() {
 test_overlay_on_xfs_is_refused_with_a_hint_where_xfs_has_no_quota() {
     local pool store
     require_root || return 0
-    if [ -e /proc/fs/xfs/xqmstat ]; then
-        echo "XFS has quotas here: tests/vm's quota cases run them"
+    # /proc/fs/xfs appears when the xfs module loads: load it first.
+    if xfs_quota_works; then
+        echo "XFS has quotas here: test_overlay_on_xfs_clone_size_is_a_project_quota runs them"
         return 0
     fi
     pool=$(unique_name txq)
     store=$TEST_TMP/xq-store
+    on_cleanup destroy_store "$store"
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$TOOL" --backend overlay --pool "$pool" \
         --store "$store" pool create --fs xfs --size 320M
     assertEquals "exit status: $(cat "$TEST_TMP/err")" 1 "$RC"
@@ -801,7 +808,6 @@ test_devicemapper_a_fault_at_each_ioctl_leaves_nothing() {
     assertEquals "nothing left" "" "$(dm_of "$pool")$(loops_of "$pool")$(nothing_of "$pool" "$store")"
 }
 
-xfs_quota_works() { [ -e /proc/fs/xfs/xqmstat ] || { modprobe -q xfs && [ -e /proc/fs/xfs/xqmstat ]; }; }
 
 # project_hard STORE ID: project ID's hard limit in KiB, as xfs_quota reports it.
 project_hard() {

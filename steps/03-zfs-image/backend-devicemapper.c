@@ -243,6 +243,8 @@ static void dm_pool_create(struct store *s, const struct pool_options *opt)
 	 * fresh and so zeroed: the pool formats it), loop devices for files. */
 	backing_file_prepare(s, opt);
 	metadata_file(s, path);
+	if (mkdir(DEFAULT_POOL_DIR, 0700) < 0 && errno != EEXIST)   /* --device: not made yet */
+		die_errno("mkdir %s", DEFAULT_POOL_DIR);
 	if (path_exists(path))
 		die_err(EEXIST, "create %s", path);
 	meta_opt.device = path;
