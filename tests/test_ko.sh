@@ -289,9 +289,10 @@ bash sh busybox apt-get git top qemu-system-x86_64 dmesg losetup wc env setpriv 
 
 # code_commands PAGE: the commands of PAGE's code blocks, one a line, as
 # typed (prompts "post$ ", "tuna$ ", "$ ", "# " and trailing "# comments"
-# left out: those are translated), sorted.
+# left out: those are translated), sorted.  Diagrams (box drawing, arrows)
+# and lines in Hangul are not commands.  Bytes, whatever the locale.
 code_commands() {
-    awk -v cmds="$DOC_COMMANDS" '
+    LC_ALL=C awk -v cmds="$DOC_COMMANDS" '
         BEGIN { n = split(cmds, c, /[ \n]+/); for (i = 1; i <= n; i++) known[c[i]] = 1 }
         /^ *```/ { inside = !inside; next }
         !inside { next }
@@ -305,6 +306,8 @@ code_commands() {
             sub(/[ \t]+\([^()]*\)$/, "", line)   # a remark in parentheses
             sub(/[ \t]+$/, "", line)
             if (line ~ /:$/) next                # a heading over commands
+            if (line ~ /[\342][\224\226][\200-\277]/) next   # box drawing, arrows: a diagram
+            if (line ~ /[\352-\355][\200-\277][\200-\277]/) next   # Hangul: prose
             split(line, w, /[ \t]+/)
             if (w[1] in known || w[1] ~ /^(\.\/|bin\/|labs\/|tests\/|steps\/)/) {
                 gsub(/[ \t]+/, " ", line); print line
