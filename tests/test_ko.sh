@@ -214,7 +214,8 @@ test_the_lab_in_korean_holds_the_same_results_as_in_english() {
         out=$TEST_TMP/lab.$how
         assertEquals "the same results with $how as in English" "$en_summary" "$(result_summary "$out")"
         banners=$(grep -E '^ [0-9]+단계\. ' "$out")
-        assertEquals "seven Korean step banners ($how)" 7 "$(echo "$banners" | grep -c .)"
+        assertEquals "as many Korean step banners ($how) as English ones" \
+            "$(grep -cE '^ Step [0-9]+\. ' "$TEST_TMP/lab.en")" "$(echo "$banners" | grep -c .)"
         assertTrue "the banners are Hangul ($how)" "echo '$banners' | has_hangul"
         assertTrue "the summary is Korean ($how): $(tail -3 "$out")" \
             "grep -Eq '$(ko_re lib.all_held "$(grep -c '^  \[ ok \] ' "$out")")' '$out'"
@@ -313,6 +314,17 @@ code_commands() {
                 gsub(/[ \t]+/, " ", line); print line
             }
         }' "$1" | sort
+}
+
+# README.md sends a Korean reader to README.ko.md at its top, and
+# README.ko.md gives the two commands.
+test_readme_ko_is_linked_from_the_top_and_has_the_two_commands() {
+    assertTrue "README.md links README.ko.md in its first lines" \
+        "head -n 5 '$TUNA_ROOT/README.md' | grep -q '](README.ko.md)'"
+    assertTrue "README.ko.md is Korean" "has_hangul <'$TUNA_ROOT/README.ko.md'"
+    assertTrue "README.ko.md: sudo make lab" "grep -q '^sudo make lab' '$TUNA_ROOT/README.ko.md'"
+    assertTrue "README.ko.md: sudo make check" "grep -q '^sudo make check' '$TUNA_ROOT/README.ko.md'"
+    assertTrue "README.ko.md links the glossary" "grep -q '](docs/ko/용어.md)' '$TUNA_ROOT/README.ko.md'"
 }
 
 # Every relative link of README.ko.md and docs/ko leads to a file that exists
