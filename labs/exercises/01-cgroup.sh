@@ -101,28 +101,7 @@ test_the_cpu_limit_is_20_percent() {
 
 test_the_memory_limit_is_200M() {
     [ -d "$MEMORY_DIR" ] || { not_checked "the memory limit (no cgroup yet)"; return 0; }
-    local file=memory.limit_in_bytes value
-    [ "$(cgroup_version memory)" = v2 ] && file=memory.max
-    if [ ! -r "$MEMORY_DIR/$file" ]; then
-        wrong "$MEMORY_DIR has no $file: the memory controller is not enabled for this" \
-            "cgroup. In cgroup v2 each parent, from the top down, must list it in its" \
-            "cgroup.subtree_control. $(v2_enable_controller "$MEMORY_DIR" memory)"
-        return 0
-    fi
-    value=$(cgroup_memory_limit "$EX_CGROUP")
-    if [ "$value" = "$WANT_MEMORY_BYTES" ]; then
-        ok "$file is $value bytes = 200M (200 * 1024 * 1024)"
-    elif [ "$value" = max ]; then
-        wrong "$file is $(cat "$MEMORY_DIR/$file"): the kernel's \"no limit\". The kernel takes K, M" \
-            "and G suffixes. Do: echo 200M > $MEMORY_DIR/$file"
-    elif [ $((value / 4096)) -eq $((200000000 / 4096)) ]; then
-        wrong "$file is $value: you wrote 200000000 (200 MB in powers of ten) and the" \
-            "kernel rounded it down to whole 4096-byte pages. The post's 200M is" \
-            "200 * 1024 * 1024 = $WANT_MEMORY_BYTES bytes. Do: echo 200M > $MEMORY_DIR/$file"
-    else
-        wrong "$file is $value bytes ($(awk -v b="$value" 'BEGIN { printf "%.1f", b / 1048576 }') MiB)," \
-            "not 200M = $WANT_MEMORY_BYTES bytes. Do: echo 200M > $MEMORY_DIR/$file"
-    fi
+    explain_memory_limit "$EX_CGROUP"
 }
 
 . "$SHUNIT2"

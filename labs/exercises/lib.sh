@@ -198,3 +198,31 @@ explain_cpu_limit() {
         "write quota = period / 5: $fix with this period" \
         "(the default period is $DEFAULT_PERIOD_US). Do: echo $fix > $dir/$quota_file"
 }
+
+# explain_memory_limit GROUP: ok or wrong about "200M" for GROUP: v2
+# memory.max, v1 memory.limit_in_bytes, in bytes as the kernel holds them.
+explain_memory_limit() {
+    local dir file=memory.limit_in_bytes value
+    dir=$(cgroup_dir memory "$1")
+    [ "$(cgroup_version memory)" = v2 ] && file=memory.max
+    if [ ! -r "$dir/$file" ]; then
+        wrong "$dir has no $file: the memory controller is not enabled for this" \
+            "cgroup. In cgroup v2 each parent, from the top down, must list it in its" \
+            "cgroup.subtree_control. $(v2_enable_controller "$dir" memory)"
+        return 0
+    fi
+    value=$(cgroup_memory_limit "$1")
+    if [ "$value" = "$WANT_MEMORY_BYTES" ]; then
+        ok "$file is $value bytes = 200M (200 * 1024 * 1024)"
+    elif [ "$value" = max ]; then
+        wrong "$file is $(cat "$dir/$file"): the kernel's \"no limit\". The kernel takes K, M" \
+            "and G suffixes. Do: echo 200M > $dir/$file"
+    elif [ $((value / 4096)) -eq $((200000000 / 4096)) ]; then
+        wrong "$file is $value: you wrote 200000000 (200 MB in powers of ten) and the" \
+            "kernel rounded it down to whole 4096-byte pages. The post's 200M is" \
+            "200 * 1024 * 1024 = $WANT_MEMORY_BYTES bytes. Do: echo 200M > $dir/$file"
+    else
+        wrong "$file is $value bytes ($(awk -v b="$value" 'BEGIN { printf "%.1f", b / 1048576 }') MiB)," \
+            "not 200M = $WANT_MEMORY_BYTES bytes. Do: echo 200M > $dir/$file"
+    fi
+}
