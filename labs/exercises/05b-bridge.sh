@@ -24,40 +24,12 @@ EX_NETNS=${EX_NETNS:-tuna-ex-host}
 EX_BRIDGE=${EX_BRIDGE:-br0}
 
 task() {
-    cat <<EOF
-Exercise 05b - a bridge: two containers on one network ping each other
-
-A bridge is a switch inside the kernel: plug the host end of each container's
-veth pair into it, and the containers share one network (the post's C27). As in
-exercise 05, the host's side lives in a namespace of its own, $EX_NETNS:
-      ip netns add $EX_NETNS
-      ip -n $EX_NETNS link add name $EX_BRIDGE type bridge
-      ip -n $EX_NETNS addr add 172.17.0.1/16 dev $EX_BRIDGE
-      ip -n $EX_NETNS link set $EX_BRIDGE up
-Terminals 1 and 2, two containers:  unshare --net --uts --pid --mount --fork bash
-Terminal 3, the host, for each container (CPID = its shell's host PID):
-      ip -n $EX_NETNS link add name h\$CPID type veth peer name c\$CPID
-      ip -n $EX_NETNS link set c\$CPID netns \$CPID
-      ip -n $EX_NETNS link set h\$CPID master $EX_BRIDGE up
-In each container (172.17.0.2 in the first, 172.17.0.3 in the second):
-      ip link set dev lo up
-      ip link set c\$CPID name eth0 up
-      ip addr add 172.17.0.2/16 dev eth0
-Then, in the first:  ping -c 1 172.17.0.3
-Or ours, from the host, once per container (it makes the bridge if needed):
-      ip netns exec $EX_NETNS bin/05-veth add --pid \$CPID --bridge $EX_BRIDGE \\
-          --host-addr 172.17.0.1/16 --container-addr 172.17.0.2/16
-
-Think about: the host ends have no address: why do the containers still reach
-each other? What does the bridge learn when the first ping goes through
-(bridge -n $EX_NETNS fdb show br $EX_BRIDGE)?
-
-Check:   make exercise N=05b     (or: labs/exercises/run 05b), after the ping
-Targets: EX_NETNS=$EX_NETNS, EX_BRIDGE=$EX_BRIDGE, EX_PIDS="<PID1> <PID2>"
-         (host PIDs of the two shells, the pinging one first; default: the two
-         newest shells with a veth plugged into the bridge)
-Undo:    exit both containers' shells; ip netns delete $EX_NETNS
-EOF
+    local n=$EX_NETNS b=$EX_BRIDGE
+    msg ex.task_title 05b "$(msg ex05b.title)"
+    echo
+    msg ex05b.task "$n" "$n" "$n" "$b" "$n" "$b" "$n" "$b" "$n" "$n" "$n" "$b" "$n" "$b" \
+        "$n" "$b" "$n" "$b" "$n"
+    echo
 }
 exercise_start "$@"
 need_root
@@ -131,16 +103,14 @@ network() {
 
 test_the_bridge_is_up_in_the_host_namespace() {
     if [ ! -e "$HOST_NS_FILE" ]; then
-        wrong "there is no network namespace $EX_NETNS: it stands for the post's host," \
-            "so that the machine's own network is never touched. Do: ip netns add $EX_NETNS"
+        wrong "$(msg ex05b.bridge.1 "$EX_NETNS") Do: ip netns add $EX_NETNS"
     elif [ -z "$BRIDGE_STATE" ]; then
-        wrong "$EX_NETNS has no bridge $EX_BRIDGE. Do: ip -n $EX_NETNS link add name" \
+        wrong "$(msg ex05b.bridge.2 "$EX_NETNS" "$EX_BRIDGE") Do: ip -n $EX_NETNS link add name" \
             "$EX_BRIDGE type bridge && ip -n $EX_NETNS link set $EX_BRIDGE up"
     elif [ "$BRIDGE_STATE" = DOWN ]; then
-        wrong "the bridge $EX_BRIDGE is DOWN: a bridge that is down forwards nothing." \
-            "Do: ip -n $EX_NETNS link set $EX_BRIDGE up"
+        wrong "$(msg ex05b.bridge.3 "$EX_BRIDGE") Do: ip -n $EX_NETNS link set $EX_BRIDGE up"
     else
-        ok "the bridge $EX_BRIDGE in $EX_NETNS is $BRIDGE_STATE"
+        ok "$(msg ex05b.bridge.4 "$EX_BRIDGE" "$EX_NETNS" "$BRIDGE_STATE")"
     fi
 }
 
@@ -148,41 +118,41 @@ test_the_bridge_is_up_in_the_host_namespace() {
 check_container() {
     local pid=$1 which=$2
     if ! process_exists "$pid"; then
-        wrong "no $which container: give two host PIDs, EX_PIDS=\"PID1 PID2\", or start" \
-            "two shells with their own network namespace and plug their veth into" \
-            "$EX_BRIDGE (the task shows how)." \
+        local none
+        if [ "$which" = first ]; then
+            none=$(msg ex05b.plug.none.first "$EX_BRIDGE")
+        else
+            none=$(msg ex05b.plug.none.second "$EX_BRIDGE")
+        fi
+        wrong "$none" \
             "Do: unshare --net --uts --pid --mount --fork bash"
         return 0
     fi
     if ! host_port_for "$pid"; then
-        wrong "process $pid ($which container) has no veth whose other end is in" \
-            "$EX_NETNS. Do: ip -n $EX_NETNS link add name h$pid type veth peer name" \
+        wrong "$(msg ex05b.plug.noveth "$pid" "$EX_NETNS")" \
+            "Do: ip -n $EX_NETNS link add name h$pid type veth peer name" \
             "c$pid && ip -n $EX_NETNS link set c$pid netns $pid"
     elif [ "$PORT_MASTER" != "$EX_BRIDGE" ]; then
-        wrong "the host end of process $pid's $CONTAINER_IF, $PORT_NAME, is not a port of" \
-            "$EX_BRIDGE (its master is $PORT_MASTER): frames from this container never reach" \
-            "the bridge, so it cannot reach the other. Do: ip -n $EX_NETNS link set" \
-            "$PORT_NAME master $EX_BRIDGE up"
+        wrong "$(msg ex05b.plug.nomaster "$pid" "$CONTAINER_IF" "$PORT_NAME" "$EX_BRIDGE" "$PORT_MASTER")" \
+            "Do: ip -n $EX_NETNS link set $PORT_NAME master $EX_BRIDGE up"
     elif [ "$PORT_STATE" = DOWN ]; then
-        wrong "$PORT_NAME, the bridge port of process $pid, is DOWN." \
+        wrong "$(msg ex05b.plug.down "$PORT_NAME" "$pid")" \
             "Do: ip -n $EX_NETNS link set $PORT_NAME up"
     elif [ -z "$(container_addr "$pid" "$CONTAINER_IF")" ]; then
-        wrong "$CONTAINER_IF in process $pid's namespace has no IPv4 address (a link" \
-            "arrives in a namespace without any). Do: (in that container) ip addr add" \
-            "172.17.0.X/16 dev $CONTAINER_IF && ip link set $CONTAINER_IF up"
+        wrong "$(msg ex05b.plug.noaddr "$CONTAINER_IF" "$pid")" \
+            "Do: nsenter --target $pid --net ip addr add 172.17.0.X/16 dev $CONTAINER_IF"
     else
-        ok "process $pid: $CONTAINER_IF $(container_addr "$pid" "$CONTAINER_IF")," \
-            "its peer $PORT_NAME is a port of $EX_BRIDGE"
+        ok "$(msg ex05b.plug.ok "$pid" "$CONTAINER_IF" "$(container_addr "$pid" "$CONTAINER_IF")" "$PORT_NAME" "$EX_BRIDGE")"
     fi
 }
 
 test_the_first_container_is_plugged_into_the_bridge() {
-    [ -n "$BRIDGE_STATE" ] || { not_checked "no bridge yet"; return 0; }
+    [ -n "$BRIDGE_STATE" ] || { not_checked "$(msg ex05b.no_bridge_yet)"; return 0; }
     check_container "${PID_A:-}" first
 }
 
 test_the_second_container_is_plugged_into_the_bridge() {
-    [ -n "$BRIDGE_STATE" ] || { not_checked "no bridge yet"; return 0; }
+    [ -n "$BRIDGE_STATE" ] || { not_checked "$(msg ex05b.no_bridge_yet)"; return 0; }
     check_container "${PID_B:-}" second
 }
 
@@ -198,34 +168,29 @@ both_ready() {
 }
 
 test_the_two_addresses_share_one_subnet() {
-    both_ready || { not_checked "the addresses (both containers first)"; return 0; }
+    both_ready || { not_checked "$(msg ex05b.addr.0)"; return 0; }
     if [ "${ADDR_A%/*}" = "${ADDR_B%/*}" ]; then
-        wrong "both containers have ${ADDR_A%/*}: on one network each needs its own" \
-            "address. Do: (in the second) ip addr del $ADDR_B dev $IF_B && ip addr add" \
-            "172.17.0.3/16 dev $IF_B"
+        wrong "$(msg ex05b.addr.1 "${ADDR_A%/*}")" \
+            "Do: nsenter --target $PID_B --net ip addr del $ADDR_B dev $IF_B &&" \
+            "nsenter --target $PID_B --net ip addr add 172.17.0.3/16 dev $IF_B"
     elif [ "$(network "$ADDR_A")" != "$(network "$ADDR_B")" ]; then
-        wrong "$ADDR_A and $ADDR_B are not in one subnet: each container sends to the" \
-            "other only through a route, and there is none. Give both the same prefix" \
-            "in one network, 172.17.0.0/16."
+        wrong "$(msg ex05b.addr.2 "$ADDR_A" "$ADDR_B")"
     else
-        ok "$ADDR_A and $ADDR_B: one subnet, two addresses"
+        ok "$(msg ex05b.addr.3 "$ADDR_A" "$ADDR_B")"
     fi
 }
 
 test_the_first_container_has_talked_to_the_second() {
-    both_ready || { not_checked "the ping (both containers first)"; return 0; }
+    both_ready || { not_checked "$(msg ex05b.talk.0)"; return 0; }
     local mac_b entry
     mac_b=$(container_mac "$PID_B" "$IF_B")
     entry=$(nsenter --net="/proc/$PID_A/ns/net" ip -j neigh show "${ADDR_B%/*}" 2>/dev/null |
         jq -r '.[0] | select(.lladdr) | "\(.lladdr) \(.state | join(","))"')
     if [ -n "$entry" ] && [ "${entry%% *}" = "$mac_b" ]; then
-        ok "the first container knows ${ADDR_B%/*} at $mac_b (${entry#* }, ip neigh):" \
-            "the second answered its ARP request through the bridge"
+        ok "$(msg ex05b.talk.1 "${ADDR_B%/*}" "$mac_b" "${entry#* }")"
     else
-        wrong "the first container (process $PID_A) has no neighbour entry for" \
-            "${ADDR_B%/*} with the second's MAC $mac_b: they have not talked yet" \
-            "(a ping asks for the MAC first, with ARP, and the answer stays in" \
-            "the neighbour table). Do: (in the first container) ping -c 1 ${ADDR_B%/*}"
+        wrong "$(msg ex05b.talk.2 "$PID_A" "${ADDR_B%/*}" "$mac_b")" \
+            "Do: nsenter --target $PID_A --net ping -c 1 ${ADDR_B%/*}"
     fi
 }
 
