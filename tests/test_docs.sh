@@ -100,7 +100,7 @@ test_no_internal_phrases_in_the_docs_or_the_labs_output() {
         { find "$TUNA_ROOT/labs" -name '*.sh'; echo "$TUNA_ROOT/labs/exercises/run"; } |
             xargs grep -niE "$INTERNAL" | grep -vE '^[^:]+:[0-9]+:[[:space:]]*#'
         # The labs' and exercises' texts, in every language.
-        find "$TUNA_ROOT/labs" -name '*.msg' | xargs grep -niE "$INTERNAL"
+        find "$TUNA_ROOT/labs" -name '*.msg' -exec grep -niE "$INTERNAL" {} +
     } 2>/dev/null | sed "s|^$TUNA_ROOT/||")
     assertEquals "internal phrases (say it to the student, about the project):
 $hits" "" "$hits"
