@@ -358,6 +358,16 @@ heading_anchors() {
         tr '[:upper:]' '[:lower:]' | sed -E 's/[][!"#$%&'"'"'()*+,./:;<=>?@\\^`{|}~]//g; s/ /-/g'
 }
 
+# translated_part PAGE: what of the English PAGE docs/ko translates: all of
+# it, but of docs/vm.md only its instructor part (the "### How an
+# instructor uses it" section).
+translated_part() {
+    case "$1" in
+    */docs/vm.md) awk '/^#+ / { inside = tolower($0) ~ /instructor/ } inside' "$1" ;;
+    *) cat "$1" ;;
+    esac
+}
+
 # Each Korean page's code blocks run the same commands as its English page's
 # (a command changed in one language and not the other shows here).
 test_the_korean_pages_run_the_english_pages_commands() {
@@ -365,9 +375,32 @@ test_the_korean_pages_run_the_english_pages_commands() {
     while read -r page; do
         english=$(english_of "$page")
         if [ -z "$english" ] || [ ! -f "$english" ]; then continue; fi
+        translated_part "$english" >"$TEST_TMP/english.md"
         assertEquals "${page#"$TUNA_ROOT"/}: its code blocks' commands are ${english#"$TUNA_ROOT"/}'s" \
-            "" "$(diff <(code_commands "$english") <(code_commands "$page") | grep '^[<>]')"
+            "" "$(diff <(code_commands "$TEST_TMP/english.md") <(code_commands "$page") | grep '^[<>]')"
     done < <(korean_pages)
+}
+
+# docs/ko has a page for every lesson, the start page, the concepts lesson,
+# the errata, the claims, the exercises' README and, where docs/vm.md has
+# one, its instructor part: for each of them that exists in English.
+test_docs_ko_has_a_page_for_every_english_page_listed() {
+    local english korean missing=''
+    for english in "$TUNA_ROOT"/docs/00-start.md "$TUNA_ROOT"/docs/00-concepts.md \
+        "$TUNA_ROOT"/docs/0[1-9]-*.md "$TUNA_ROOT"/docs/errata.md "$TUNA_ROOT"/docs/claims.md \
+        "$TUNA_ROOT"/docs/vm.md "$TUNA_ROOT"/labs/exercises/README.md; do
+        [ -f "$english" ] || continue
+        case "$english" in
+        */docs/vm.md) grep -qi '^#.*instructor' "$english" || continue ;;
+        esac
+        case "$english" in
+        */labs/exercises/README.md) korean=$TUNA_ROOT/docs/ko/exercises.md ;;
+        *) korean=$TUNA_ROOT/docs/ko/${english##*/} ;;
+        esac
+        [ -f "$korean" ] || missing="$missing ${korean#"$TUNA_ROOT"/}"
+    done
+    assertEquals "Korean pages missing" "" "$missing"
+    assertTrue "the glossary" "[ -f '$TUNA_ROOT/docs/ko/용어.md' ]"
 }
 
 # shellcheck disable=SC1090
