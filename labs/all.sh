@@ -8,6 +8,7 @@
 #   5. NAT; ping the stand-in internet             (06-nat)
 #   6. the cgroup's limits: 20% of a CPU, 200M     (01-cgroup)
 #   7. the load test: the limits bite              (07-stress)
+#   8. the escapes to the host, then their doors closed (08-harden)
 #
 # The steps follow the post's order; each banner names the lesson it comes
 # from (docs/NN-name.md, numbered as the programs are).
@@ -19,6 +20,8 @@
 set -u
 # shellcheck source=labs/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=labs/escapes.sh
+. "$LABS_DIR/escapes.sh"
 lab_init "$@"
 
 CPU_LIMIT=20%
@@ -80,9 +83,9 @@ lab_steps() {
     ours zfs_tool "${X[@]}" image create "$IMAGE"
     post "cp ${POST_PROGRAMS[*]} stress ... bin/; cp -r /lib /usr/lib /usr/lib64 ..."
     say "tuna copies each program and exactly the libraries it needs (ELF DT_NEEDED),"
-    say "plus busybox for a shell, and 07-stress in the place of stress."
+    say "plus busybox for a shell, 07-stress in the place of stress, and 08-harden."
     ours zfs_tool image populate "$IMAGE" --busybox \
-        --from-host "${POST_PROGRAMS[@]}" "$TUNA_BIN/07-stress"
+        --from-host "${POST_PROGRAMS[@]}" "$TUNA_BIN/07-stress" "$TUNA_BIN/08-harden"
     post "zfs snapshot zpools/images/myImage@v1.0"
     ours zfs_tool "${X[@]}" snapshot "$SNAPSHOT"
     post "zfs create zpools/containers -o mountpoint=/zpools/containers"
@@ -283,6 +286,30 @@ lab_steps() {
     say "The post saw 198M killed too: the limit counts everything charged to the group"
     say "(its shell, page tables, malloc headers), so the threshold moves with what else"
     say "runs there: see docs/errata.md."
+
+    # ------------------------------------------------------------------------------
+    step 8 "The escapes: what the container's root can do to the host, then the doors closed" 08-harden
+    say "The container sees only its own world; what may it do?  Its root tries the"
+    say "classic escapes (harmless: opened, never written; mounted, then unmounted):"
+    list=$(escape_list "$(root_disk_device)")
+    # As step 7: joined to the container's cgroup, then into its namespaces.
+    enter=(nsenter --target "$CPID" --mount --uts --ipc --net --pid --cgroup --root --wd --)
+    in_container grep -E '^Cap(Eff|Bnd):' /proc/self/status | sed 's/^/  | /'
+    try_escapes "$LAB_RUN/before" cg_exec "${enter[@]}" /bin/08-harden --try "$list"
+    say "Now as runc and Docker start a container: a device cgroup, and 08-harden as the"
+    say "first command (masks, capabilities, no_new_privs, seccomp), the same tries after:"
+    ours "$TUNA_BIN/01-cgroup" "${X[@]}" set "$LAB_CONTAINER_CGROUP" --devices default
+    try_escapes "$LAB_RUN/after" cg_exec "${enter[@]}" /bin/08-harden "${X[@]}" -- \
+        /bin/08-harden --try "$list"
+    escapes_report "$LAB_RUN/before" "$LAB_RUN/after"
+    echo
+    say "What still works, hardened:"
+    check "the container pings the host at $HOST_ADDR" \
+        quietly cg_exec "${enter[@]}" /bin/08-harden -- ping -c 1 -W 2 "$HOST_ADDR"
+    check "ps, and writes to its own files" \
+        cg_exec "${enter[@]}" /bin/08-harden -- sh -c 'ps >/dev/null && echo ok >/own && grep -qx ok /own && rm /own'
+    check "07-stress under the group's limits" \
+        cg_exec "${enter[@]}" /bin/08-harden -- /bin/07-stress -q -c 1 -t 1s
 
     lab_finish
 }

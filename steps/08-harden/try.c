@@ -31,6 +31,8 @@
 #define EXT_MAGIC_OFFSET 1080           /* superblock at 1024, s_magic at +56 */
 #define EXT_MAGIC 0xEF53
 #define ELF_MAGIC "\177ELF"
+#define SHOCKER_INODE 2                 /* the root directory of an ext file system */
+#define FILEID_INO32_GEN_TYPE 1         /* <linux/exportfs.h> FILEID_INO32_GEN */
 #define PROBE_DIRS { "/dev", "/tmp", "/" }
 #define LAB_SET "core_pattern,sysrq,cgroupfs,sysfs,kcore,keyctl,open_by_handle_at," \
 		"init_module,userns"
@@ -81,11 +83,17 @@ static void try_sysrq(const char *arg, struct result *res)
 	try_open_for_writing("/proc/sysrq-trigger", res);
 }
 
-/* A mount on a scratch directory, undone at once. */
-static void try_mount(const char *type, const char *data, struct result *res)
+/*
+ * A mount on a scratch directory, then an open for writing of the first of
+ * FILES that exists in it (never written), then the mount undone.  The
+ * door is open when the file opens: a mount whose files all belong to the
+ * host's root (a user namespace's) opens none.
+ */
+static void try_mount(const char *type, const char *data, const char *const *files,
+		      struct result *res)
 {
-	char dir[256];
-	int r;
+	char dir[256], path[512] = "";
+	int r, fd;
 
 	scratch_path(dir, sizeof(dir), type);
 	if ((r = traced_mkdir(NULL, dir, 0700)) < 0) {
@@ -94,22 +102,40 @@ static void try_mount(const char *type, const char *data, struct result *res)
 		return;
 	}
 	r = traced_mount(NULL, type, dir, type, 0, data);
-	res->open = r == 0;
 	res->err = r < 0 ? -r : 0;
-	snprintf(res->detail, sizeof(res->detail), "mount -t %s%s%s (read-write)%s", type,
-		 data ? " -o " : "", data ? data : "", r == 0 ? " succeeded (unmounted again)" : "");
-	if (r == 0)
+	snprintf(res->detail, sizeof(res->detail), "mount -t %s%s%s (read-write)", type,
+		 data ? " -o " : "", data ? data : "");
+	if (r == 0) {
+		for (; *files && !path[0]; files++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, *files);
+			if (access(path, F_OK) < 0)
+				path[0] = '\0';
+		}
+		fd = path[0] ? traced_open(NULL, path, O_WRONLY | O_CLOEXEC, 0) : 0;
+		res->open = fd >= 0;
+		res->err = fd < 0 ? -fd : 0;
+		snprintf(res->detail + strlen(res->detail), sizeof(res->detail) -
+			 strlen(res->detail), " succeeded%s%s%s (unmounted again)",
+			 path[0] ? ", and opening " : "", path[0] ? path + strlen(dir) + 1 : "",
+			 path[0] ? (fd >= 0 ? " for writing too" : " for writing failed") : "");
+		if (fd > 0)
+			close(fd);
 		traced_umount2(NULL, dir, MNT_DETACH);
+	}
 	traced_rmdir(NULL, dir);
 }
 
 /*
  * The container's CPU limit lives in the cpu controller's hierarchy: v1's
  * "cpu,cpuacct" (as /proc/self/cgroup names it) where there is one, else
- * cgroup2.  A v1 mount must name that hierarchy's controllers exactly.
+ * cgroup2.  A v1 mount must name that hierarchy's controllers exactly.  In
+ * a cgroup namespace the mount's root is the container's own group: its
+ * limit file is at the top.
  */
 static void try_cgroupfs(const char *arg, struct result *res)
 {
+	static const char *const v1_files[] = { "cpu.cfs_quota_us", NULL };
+	static const char *const v2_files[] = { "cpu.max", "memory.max", NULL };
 	char text[4096], controllers[128] = "", *line, *save = NULL;
 
 	(void)arg;
@@ -127,18 +153,25 @@ static void try_cgroupfs(const char *arg, struct result *res)
 			}
 		}
 	if (controllers[0])
-		try_mount("cgroup", controllers, res);
+		try_mount("cgroup", controllers, v1_files, res);
 	else
-		try_mount("cgroup2", NULL, res);
+		try_mount("cgroup2", NULL, v2_files, res);
 	if (res->open)
 		strncat(res->detail, ": it could raise its own CPU limit",
 			sizeof(res->detail) - strlen(res->detail) - 1);
 }
 
+/* sysfs: kernel knobs of the whole machine (uevent_helper runs a program
+ * as root at every device event, as core_pattern does at a crash). */
 static void try_sysfs(const char *arg, struct result *res)
 {
+	static const char *const files[] = {
+		"kernel/uevent_helper", "kernel/mm/transparent_hugepage/enabled",
+		"power/state", NULL,
+	};
+
 	(void)arg;
-	try_mount("sysfs", NULL, res);
+	try_mount("sysfs", NULL, files, res);
 }
 
 /* /proc/kcore is the kernel's memory as an ELF core file (proc(5)). */
@@ -238,7 +271,23 @@ static void try_open_by_handle_at(const char *arg, struct result *res)
 			 "opened by guessing its handle" : "");
 		break;
 	}
-	res->open = fd >= 0;
+	if (res->err == EOPNOTSUPP && fd < 0) {
+		/* No file system here makes handles: shocker's own guess, inode 2
+		 * (an ext4 root) with generation 0.  The capability check comes
+		 * before the handle is decoded: EPERM, or the door is open. */
+		handle->handle_bytes = 2 * sizeof(int);
+		handle->handle_type = FILEID_INO32_GEN_TYPE;
+		((int *)handle->f_handle)[0] = SHOCKER_INODE;
+		((int *)handle->f_handle)[1] = 0;
+		fd = open_by_handle_at(AT_FDCWD, handle, O_RDONLY | O_CLOEXEC);
+		res->err = fd < 0 ? errno : 0;
+		res->open = fd >= 0 || res->err != EPERM;
+		snprintf(res->detail, sizeof(res->detail), "open_by_handle_at({inode %d, "
+			 "generation 0})%s", SHOCKER_INODE, res->open ? ": past the permission "
+			 "check, the kernel decoded the guess" : "");
+	} else {
+		res->open = fd >= 0;
+	}
 	if (fd >= 0)
 		close(fd);
 }
