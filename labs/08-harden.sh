@@ -28,7 +28,7 @@ writes_own_file() {
 lab_steps() {
     ROOT=$LAB_EXEC_DIR/root
     local disk list
-    step 1 "The container: a busybox root with 08-harden in it, and its cgroup" 08-harden
+    step 1 "$(msg l08.s1.title)" 08-harden
     mkdir -p "$ROOT/bin" "$ROOT/tmp"
     cp /bin/busybox "$ROOT/bin/busybox"
     # A dynamically linked busybox brings its loader and libraries along.
@@ -42,30 +42,30 @@ lab_steps() {
     ours "$TUNA_BIN/01-cgroup" create "$LAB_CONTAINER_CGROUP"
     disk=$(root_disk_device)
     list=$(escape_list "$disk")
-    say "The machine's root file system is on device $disk (/proc/self/mountinfo)."
+    say "$(msg l08.s1.disk "$disk")"
 
-    step 2 "Before: the container's root tries each door" 08-harden
+    step 2 "$(msg l08.s2.title)" 08-harden
     post "unshare --mount --uts --ipc --net --pid --cgroup --fork bash   # then pivot_root"
-    say "Inside: grep Cap /proc/self/status"
+    say "$(msg l08.s2.inside)"
     container /bin/grep -E '^Cap(Eff|Bnd)' /proc/self/status | sed 's/^/  | /'
     try_escapes "$LAB_RUN/before" container /bin/08-harden --try "$list"
 
-    step 3 "After: the device cgroup, then 08-harden as the container's first command" 08-harden
+    step 3 "$(msg l08.s3.title)" 08-harden
     ours "$TUNA_BIN/01-cgroup" "${X[@]}" set "$LAB_CONTAINER_CGROUP" --devices default
-    say "08-harden masks /proc, cuts the capabilities, sets no_new_privs, installs the"
-    say "seccomp filter (shown instruction by instruction), then runs the same tries:"
+    say "$(msg l08.s3.what1)"
+    say "$(msg l08.s3.what2)"
     try_escapes "$LAB_RUN/after" container /bin/08-harden "${X[@]}" -- /bin/08-harden --try "$list"
-    say "Inside now: grep -E 'Cap|NoNewPrivs|Seccomp' /proc/self/status"
+    say "$(msg l08.s3.inside)"
     container /bin/08-harden -- /bin/grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' \
         /proc/self/status | sed 's/^/  | /'
 
-    step 4 "Each door: what it is after, before, after, and what closed it" 08-harden
+    step 4 "$(msg l08.s4.title)" 08-harden
     escapes_report "$LAB_RUN/before" "$LAB_RUN/after"
 
-    step 5 "What still works: the container is a sandbox, not a prison" 08-harden
-    check "ps sees the container's processes" ps_sees_itself
-    check "it writes its own files" writes_own_file
-    check "07-stress runs under the cgroup" container /bin/08-harden -- /bin/07-stress -q -c 1 -t 1s
+    step 5 "$(msg l08.s5.title)" 08-harden
+    check "$(msg l08.s5.ps)" ps_sees_itself
+    check "$(msg l08.s5.files)" writes_own_file
+    check "$(msg l08.s5.stress)" container /bin/08-harden -- /bin/07-stress -q -c 1 -t 1s
     lab_finish
 }
 

@@ -30,30 +30,30 @@ escape_list() {
 # escape_what ESCAPE: what the attacker is after.
 escape_what() {
     case $1 in
-    core_pattern) echo "write /proc/sys/kernel/core_pattern: the host runs '|PROGRAM' as root" ;;
-    sysrq) echo "write /proc/sysrq-trigger: reboot or crash the host" ;;
-    disk) echo "mknod the host's root disk and read it, below every permission" ;;
-    cgroupfs) echo "mount a cgroupfs and lift its own CPU and memory limits" ;;
-    sysfs) echo "mount sysfs read-write: the host's devices and kernel knobs" ;;
-    kcore) echo "read /proc/kcore: the host kernel's memory" ;;
-    keyctl) echo "keyctl: the kernel's keyrings, not namespaced" ;;
-    open_by_handle_at) echo "open_by_handle_at: the 2014 'shocker' breakout" ;;
-    init_module) echo "init_module: load code into the host's kernel" ;;
-    userns) echo "unshare(CLONE_NEWUSER): every capability again, in a new user namespace" ;;
+    core_pattern) msg esc.what.core_pattern ;;
+    sysrq) msg esc.what.sysrq ;;
+    disk) msg esc.what.disk ;;
+    cgroupfs) msg esc.what.cgroupfs ;;
+    sysfs) msg esc.what.sysfs ;;
+    kcore) msg esc.what.kcore ;;
+    keyctl) msg esc.what.keyctl ;;
+    open_by_handle_at) msg esc.what.open_by_handle_at ;;
+    init_module) msg esc.what.init_module ;;
+    userns) msg esc.what.userns ;;
     esac
 }
 
 # escape_mechanism ESCAPE: what closes it.
 escape_mechanism() {
     case $1 in
-    core_pattern | sysrq) echo "/proc/sys and /proc/sysrq-trigger read-only (08-harden step 1)" ;;
-    disk) echo "the device cgroup (01-cgroup --devices default)" ;;
-    cgroupfs | sysfs) echo "seccomp: mount is denied (and CAP_SYS_ADMIN is gone)" ;;
-    kcore) echo "masked: /dev/null bound over it (08-harden step 1)" ;;
-    keyctl) echo "seccomp: keyctl is denied" ;;
-    open_by_handle_at) echo "seccomp (and CAP_DAC_READ_SEARCH is gone)" ;;
-    init_module) echo "seccomp (and CAP_SYS_MODULE is gone)" ;;
-    userns) echo "seccomp: unshare is denied" ;;
+    core_pattern | sysrq) msg esc.how.proc_ro ;;
+    disk) msg esc.how.devices ;;
+    cgroupfs | sysfs) msg esc.how.mount ;;
+    kcore) msg esc.how.masked ;;
+    keyctl) msg esc.how.keyctl ;;
+    open_by_handle_at) msg esc.how.handle ;;
+    init_module) msg esc.how.module ;;
+    userns) msg esc.how.unshare ;;
     esac
 }
 
@@ -86,18 +86,18 @@ escapes_report() {
         b_state=$(escape_field "$before" "$e" 2) b_err=$(escape_field "$before" "$e" 3)
         a_state=$(escape_field "$after" "$e" 2) a_err=$(escape_field "$after" "$e" 3)
         echo
-        say "$e: $(escape_what "$e")"
+        say "$(msg esc.door "$e" "$(escape_what "$e")")"
         case "$b_state $b_err" in
-        "open "*) say "  before: open ($(awk -v e="$e" '$1 == e {$1 = $2 = $3 = ""; sub(/^ +/, ""); print; exit}' "$before"))" ;;
-        *ENOENT | *ENOSYS) say "  before: this kernel has no such door ($b_err)" ;;
-        *) say "  before: closed already here ($b_err)" ;;
+        "open "*) say "$(msg esc.before_open "$(awk -v e="$e" '$1 == e {$1 = $2 = $3 = ""; sub(/^ +/, ""); print; exit}' "$before")")" ;;
+        *ENOENT | *ENOSYS) say "$(msg esc.before_absent "$b_err")" ;;
+        *) say "$(msg esc.before_closed "$b_err")" ;;
         esac
         if [ "$a_state $a_err" = "$b_state $b_err" ] && [ "$b_err" = ENOENT ]; then
-            say "  after:  still absent: nothing to close"
+            say "$(msg esc.after_absent)"
             continue
         fi
-        [ "$a_err" = 0 ] && a_err="it reads empty"
-        say "  after:  $a_state $a_err, by $(escape_mechanism "$e")"
-        check "$e is closed: $a_err" [ "$a_state" = closed ]
+        [ "$a_err" = 0 ] && a_err=$(msg esc.reads_empty)
+        say "$(msg esc.after "$a_state" "$a_err" "$(escape_mechanism "$e")")"
+        check "$(msg esc.closed "$e" "$a_err")" [ "$a_state" = closed ]
     done
 }

@@ -24,22 +24,8 @@ APPARMOR_USERNS=/proc/sys/kernel/apparmor_restrict_unprivileged_userns
 # profile granting "userns" make user namespaces unprivileged.
 refuse_if_userns_restricted() {
     [ "$(cat "$APPARMOR_USERNS" 2>/dev/null || echo 0)" = 1 ] || return 0
-    cat >&2 <<EOF
-rootless: this kernel refuses user namespaces to unprivileged processes:
-  kernel.apparmor_restrict_unprivileged_userns = 1 (Ubuntu 23.10 and later).
-  AppArmor then lets unshare(CLONE_NEWUSER) succeed only for programs whose
-  profile says "userns,", and the new namespace of any other gets no
-  capability: rootless containers cannot start.
-  An instructor may, for the length of the lesson:
-    sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0
-  or, to keep the restriction, give 02-unshare a profile of its own, e.g.
-  /etc/apparmor.d/tuna-unshare:
-    abi <abi/4.0>,
-    include <tunables/global>
-    profile tuna-unshare $TUNA_BIN/02-unshare flags=(unconfined) { userns, }
-  then: sudo apparmor_parser -r /etc/apparmor.d/tuna-unshare
-EOF
-    exit 1
+    msg lr.restricted "$TUNA_BIN/02-unshare" >&2
+    echo >&2    exit 1
 }
 
 # as_user CMD...: CMD as ROOTLESS_UID, with no supplementary groups.
@@ -58,16 +44,16 @@ delegate() {
         for f in cgroup.procs cgroup.subtree_control cgroup.threads tasks; do
             [ -e "$dir/$f" ] && chown "$ROOTLESS_UID:$ROOTLESS_UID" "$dir/$f"
         done
-        say "delegated: $dir"
+        say "$(msg lr.delegated "$dir")"
     done
 }
 
 lab_steps() {
     local image=$LAB_EXEC_DIR/image clone=$LAB_EXEC_DIR/clone disk list pid
-    step 1 "A user with no account, and an image it may read" 08-harden
+    step 1 "$(msg lr.s1.title)" 08-harden
     local entry
     entry=$(getent passwd "$ROOTLESS_UID") || entry=
-    say "UID $ROOTLESS_UID has no account: getent passwd $ROOTLESS_UID finds ${entry:-nothing}"
+    say "$(msg lr.s1.no_account "$ROOTLESS_UID" "$ROOTLESS_UID" "${entry:-$(msg lr.s1.nothing)}")"
     mkdir -p "$image/bin" "$image/proc" "$clone"
     cp /bin/busybox "$image/bin/busybox"
     for lib in $(ldd /bin/busybox 2>/dev/null | grep -o '/[^ ]*'); do
@@ -86,15 +72,15 @@ lab_steps() {
     chown -R "$ROOTLESS_UID:$ROOTLESS_UID" "$clone"
     chmod 755 "$LAB_EXEC_DIR" "$(dirname "$LAB_EXEC_DIR")" "$(dirname "$(dirname "$LAB_EXEC_DIR")")"
 
-    step 2 "A cgroup delegated to that user" 01-cgroup
+    step 2 "$(msg lr.s2.title)" 01-cgroup
     ours "$TUNA_BIN/01-cgroup" create "$LAB_CONTAINER_CGROUP" --pids 64
     delegate "$LAB_CONTAINER_CGROUP"
 
-    step 3 "The container, started by UID $ROOTLESS_UID" 02-unshare
+    step 3 "$(msg lr.s3.title "$ROOTLESS_UID")" 02-unshare
     post "unshare --user --map-root-user --mount --uts --ipc --net --pid --cgroup --fork"
-    say "root moves the process into the delegated group, then it is UID $ROOTLESS_UID"
-    say "from there on: the user namespace, the overlay clone (mounted inside it),"
-    say "pivot_root, and the escapes, with no 08-harden:"
+    say "$(msg lr.s3.how1 "$ROOTLESS_UID")"
+    say "$(msg lr.s3.how2)"
+    say "$(msg lr.s3.how3)"
     disk=$(root_disk_device)
     list=$(escape_list "$disk")
     # Inside, as root of the user namespace: the overlay, then 04-pivot.  The
@@ -119,36 +105,36 @@ lab_steps() {
     pid=$(cat "$clone/pid" 2>/dev/null) || pid=
     echo "$pid" >"$LAB_RUN/container.pid"
     if [ -z "$pid" ] || [ ! -s "$clone/upper/tries" ]; then
-        result fail "the rootless container did not start: $(cat "$LAB_RUN/rootless.out")"
+        result fail "$(msg lr.s3.no_start "$(cat "$LAB_RUN/rootless.out")")"
         lab_finish
         return 1
     fi
-    say "the host sees PID $pid:"
+    say "$(msg lr.s3.host_sees "$pid")"
     say "  /proc/$pid/uid_map: $(tr -s ' ' <"/proc/$pid/uid_map")"
     say "  /proc/$pid/gid_map: $(tr -s ' ' <"/proc/$pid/gid_map")"
     say "  $(grep -E '^(Uid|CapEff):' "/proc/$pid/status" | tr -s '\t' ' ' | tr '\n' ' ')"
-    say "CapEff is every capability, but in its own user namespace: the kernel checks"
-    say "each one against the namespace that owns the object (ns_capable)."
-    check "root (0) inside is UID $ROOTLESS_UID outside (uid_map)" \
+    say "$(msg lr.s3.capeff1)"
+    say "$(msg lr.s3.capeff2)"
+    check "$(msg lr.s3.uid_map "$ROOTLESS_UID")" \
         [ "$(awk '{print $1, $2, $3}' "/proc/$pid/uid_map")" = "0 $ROOTLESS_UID 1" ]
-    check "the host counts its process as UID $ROOTLESS_UID" \
+    check "$(msg lr.s3.uid "$ROOTLESS_UID")" \
         [ "$(awk '$1 == "Uid:" {print $2}' "/proc/$pid/status")" = "$ROOTLESS_UID" ]
-    check "it is in the delegated group" in_cgroup "$pid" "$LAB_CONTAINER_CGROUP"
-    say "what its tries wrote, read from the clone's upper layer on the host:"
+    check "$(msg lr.s3.in_group)" in_cgroup "$pid" "$LAB_CONTAINER_CGROUP"
+    say "$(msg lr.s3.tries)"
     sed 's/^/  | /' "$clone/upper/tries"
 
-    step 4 "The escapes, without 08-harden: its capabilities stop at its namespace" 08-harden
+    step 4 "$(msg lr.s4.title)" 08-harden
     local e state err
     for e in "${ESCAPES[@]}"; do
         state=$(escape_field "$clone/upper/tries" "$e" 2) err=$(escape_field "$clone/upper/tries" "$e" 3)
         case $e in
-        keyctl) say "keyctl: $state: the keyrings it reaches are UID $ROOTLESS_UID's own, not root's" ;;
-        userns) say "userns: $state: a namespace inside its own, still UID $ROOTLESS_UID outside" ;;
+        keyctl) say "$(msg lr.s4.keyctl "$state" "$ROOTLESS_UID")" ;;
+        userns) say "$(msg lr.s4.userns "$state" "$ROOTLESS_UID")" ;;
         *)
             if [ "$err" = ENOENT ] || [ "$err" = ENOSYS ]; then
-                say "$e: not in this kernel ($err)"
+                say "$(msg lr.s4.absent "$e" "$err")"
             else
-                check "$e is closed: $err (no capability over the host's objects)" [ "$state" = closed ]
+                check "$(msg lr.s4.closed "$e" "$err")" [ "$state" = closed ]
             fi
             ;;
         esac
@@ -157,5 +143,5 @@ lab_steps() {
 }
 
 refuse_if_userns_restricted
-command -v setpriv >/dev/null || { echo "rootless: needs setpriv (util-linux)" >&2; exit 1; }
+command -v setpriv >/dev/null || { echo "rootless: $(msg lr.setpriv)" >&2; exit 1; }
 lab_run lab_steps
