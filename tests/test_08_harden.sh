@@ -255,6 +255,23 @@ test_what_still_works_under_08_harden() {
     assertEquals "own files, /dev/null, ps, /proc" "hello 1 5" "$(echo "$out" | tr '\n' ' ' | sed 's/ $//')"
 }
 
+# A kernel without seccomp filters: seccomp(2) fails (strace injects ENOSYS,
+# the answer of a kernel built without CONFIG_SECCOMP), and the command must
+# not run half-hardened.
+test_kernel_without_seccomp_stops_before_the_command() {
+    build_root || return 0
+    require_command strace || return 0
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" strace -f -qq -o /dev/null \
+        -e trace=seccomp -e inject=seccomp:error=ENOSYS \
+        "$UNSHARE" --mount --uts --ipc --net --pid --cgroup --fork -- \
+        "$PIVOT" --dev "$ROOT" -- /bin/08-harden -- /bin/echo RAN
+    assertEquals "exit status ($(cat "$TEST_TMP/err"))" 1 "$RC"
+    assertEquals "the command did not run" "" "$(cat "$TEST_TMP/out")"
+    assertTrue "one line names the call: $(cat "$TEST_TMP/err")" \
+        "grep -q '^08-harden: seccomp SECCOMP_SET_MODE_FILTER: Function not implemented' '$TEST_TMP/err'"
+    assertTrue "and a hint" "grep -q '^hint: .*CONFIG_SECCOMP_FILTER' '$TEST_TMP/err'"
+}
+
 # --- the device cgroup ---------------------------------------------------------------
 
 # The test's block device: a loop device over a small ext4 image (the host's
@@ -373,8 +390,8 @@ test_rootless_root_inside_is_a_uid_outside_with_no_power_over_the_host() {
         "$UNSHARE" --user --map-root-user --mount --pid --fork --pidfile "$pidfile" -- \
         /bin/sh -c 'sleep 60' >/dev/null 2>&1 &
     on_cleanup kill -KILL $!
-    local i pid=
-    for i in $(seq 100); do
+    local pid=
+    for _ in $(seq 100); do
         [ -s "$pidfile" ] && pid=$(cat "$pidfile") && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] && break
         sleep 0.05
     done
