@@ -8,6 +8,7 @@
 #   5. NAT; ping the stand-in internet             (06-nat)
 #   6. the cgroup's limits: 20% of a CPU, 200M     (01-cgroup)
 #   7. the load test: the limits bite              (07-stress)
+#   8. the escapes to the host, then their doors closed (08-harden)
 #
 # The steps follow the post's order; each banner names the lesson it comes
 # from (docs/NN-name.md, numbered as the programs are).
@@ -19,6 +20,8 @@
 set -u
 # shellcheck source=labs/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=labs/escapes.sh
+. "$LABS_DIR/escapes.sh"
 lab_init "$@"
 
 CPU_LIMIT=20%
@@ -84,7 +87,7 @@ lab_steps() {
     say "$(msg all.s1.copy1)"
     say "$(msg all.s1.copy2)"
     ours zfs_tool image populate "$IMAGE" --busybox \
-        --from-host "${POST_PROGRAMS[@]}" "$TUNA_BIN/07-stress"
+        --from-host "${POST_PROGRAMS[@]}" "$TUNA_BIN/07-stress" "$TUNA_BIN/08-harden"
     post "zfs snapshot zpools/images/myImage@v1.0"
     ours zfs_tool "${X[@]}" snapshot "$SNAPSHOT"
     post "zfs create zpools/containers -o mountpoint=/zpools/containers"
@@ -290,6 +293,30 @@ lab_steps() {
     say "$(msg all.s7.post1)"
     say "$(msg all.s7.post2)"
     say "$(msg all.s7.post3)"
+
+    # ------------------------------------------------------------------------------
+    step 8 "$(msg all.s8.title)" 08-harden
+    say "$(msg all.s8.intro1)"
+    say "$(msg all.s8.intro2)"
+    list=$(escape_list "$(root_disk_device)")
+    # As step 7: joined to the container's cgroup, then into its namespaces.
+    enter=(nsenter --target "$CPID" --mount --uts --ipc --net --pid --cgroup --root --wd --)
+    in_container grep -E '^Cap(Eff|Bnd):' /proc/self/status | sed 's/^/  | /'
+    try_escapes "$LAB_RUN/before" cg_exec "${enter[@]}" /bin/08-harden --try "$list"
+    say "$(msg all.s8.now1)"
+    say "$(msg all.s8.now2)"
+    ours "$TUNA_BIN/01-cgroup" "${X[@]}" set "$LAB_CONTAINER_CGROUP" --devices default
+    try_escapes "$LAB_RUN/after" cg_exec "${enter[@]}" /bin/08-harden "${X[@]}" -- \
+        /bin/08-harden --try "$list"
+    escapes_report "$LAB_RUN/before" "$LAB_RUN/after"
+    echo
+    say "$(msg esc.works)"
+    check "$(msg all.s8.ping "$HOST_ADDR")" \
+        quietly cg_exec "${enter[@]}" /bin/08-harden -- ping -c 1 -W 2 "$HOST_ADDR"
+    check "$(msg all.s8.ps_files)" \
+        cg_exec "${enter[@]}" /bin/08-harden -- sh -c 'ps >/dev/null && echo ok >/own && grep -qx ok /own && rm /own'
+    check "$(msg all.s8.stress)" \
+        cg_exec "${enter[@]}" /bin/08-harden -- /bin/07-stress -q -c 1 -t 1s
 
     lab_finish
 }

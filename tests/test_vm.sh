@@ -138,6 +138,8 @@ test_unshare_and_pivot_into_a_busybox_root() { assert_case unshare_pivot_busybox
 test_veth_and_nat_reach_the_uplink_only_through_masquerade() { assert_case veth_nat_uplink; }
 test_storage_overlay_snapshot_clone_pivot() { assert_case storage_overlay; }
 test_storage_btrfs_snapshot_clone_pivot() { assert_case storage_btrfs; }
+test_harden_v2_device_program_refuses_block_devices() { assert_case harden_device_program_v2; }
+test_harden_container_is_closed_on_debians_kernel() { assert_case harden_container; }
 
 # tuna's own shell code on pure v2: the lab's step-6 checks, the cgroup
 # labs, the cgroup suite and the cgroup exercises' tests, with bash.
