@@ -9,10 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "explain.h"
+#include "file.h"
 #include "mountinfo.h"
 #include "trace.h"
 
 #define MOUNTINFO "/proc/self/mountinfo"
+#define NS_LINK_MAX 64              /* "mnt:[4026531841]" */
+#define KTHREADD_PID "2"
 #define FIELDS_MAX 64               /* the fixed ten, and the optional tags */
 
 /* "\040" -> ' ': the kernel's octal escapes, undone in place. */
@@ -95,4 +99,47 @@ static int names_path(const struct mount_entry *m, void *path)
 int mountinfo_has_mount_point(const char *path)
 {
 	return mountinfo_each(NULL, names_path, (void *)path) == 1;
+}
+
+static int read_ns_link(const char *pid, char *link, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
+	n = readlink(path, link, size - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	return 0;
+}
+
+int in_host_mount_namespace(void)
+{
+	char self[NS_LINK_MAX], ref[NS_LINK_MAX], self_pid[16] = "", comm[32];
+	const char *ref_pid = "1";
+	ssize_t n = readlink("/proc/self", self_pid, sizeof(self_pid) - 1);
+	int r;
+
+	if (n > 0 && strcmp(self_pid, "1") == 0)
+		return 0;
+	/* kthreadd is PID 2 of the initial PID namespace only: without it, /proc
+	 * is a container's, mounted in a mount namespace of its own. */
+	if (file_read("/proc/" KTHREADD_PID "/comm", comm, sizeof(comm)) < 0 ||
+	    strcmp(comm, "kthreadd") != 0) {
+		explain_note("# /proc/" KTHREADD_PID " is not kthreadd: /proc is a container's");
+		return 0;
+	}
+	if ((r = read_ns_link("self", self, sizeof(self))) < 0)
+		return r;
+	r = read_ns_link(ref_pid, ref, sizeof(ref));
+	if (r < 0) {
+		ref_pid = KTHREADD_PID;
+		r = read_ns_link(ref_pid, ref, sizeof(ref));
+	}
+	if (r < 0)
+		return r;
+	explain_note("# readlink /proc/self/ns/mnt = %s, /proc/%s/ns/mnt = %s", self,
+		     ref_pid, ref);
+	return strcmp(self, ref) == 0;
 }

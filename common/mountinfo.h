@@ -34,4 +34,17 @@ int mountinfo_each(const char *shell, int (*fn)(const struct mount_entry *m, voi
 /* 1 when PATH is a mount point in this mount namespace, 0 when not. */
 int mountinfo_has_mount_point(const char *path);
 
+/*
+ * Is this the host's mount namespace, the one PID 1 is in?  Two processes
+ * share a namespace when their /proc/PID/ns links read the same
+ * (namespaces(7)).  When PID 1's link is closed to us (a non-dumpable init:
+ * EACCES even for root), kthreadd, which lives in the initial namespaces,
+ * stands in.  When /proc/1 is this very process, or /proc/2 is not kthreadd
+ * (PID 2 of the initial PID namespace only), /proc is a new PID namespace's,
+ * mounted in our mount namespace, which is then not the host's.
+ * 1 or 0, or -errno when the links cannot be read.  Both steps that must
+ * never run on the host's mounts ask it: 04-pivot and 08-harden.
+ */
+int in_host_mount_namespace(void);
+
 #endif

@@ -8,6 +8,7 @@
 #   5. NAT; ping the stand-in internet             (06-nat)
 #   6. the cgroup's limits: 20% of a CPU, 200M     (01-cgroup)
 #   7. the load test: the limits bite              (07-stress)
+#   8. the escapes to the host, then their doors closed (08-harden)
 #
 # The steps follow the post's order; each banner names the lesson it comes
 # from (docs/NN-name.md, numbered as the programs are).
@@ -19,16 +20,20 @@
 set -u
 # shellcheck source=labs/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=labs/escapes.sh
+. "$LABS_DIR/escapes.sh"
 lab_init "$@"
 
 CPU_LIMIT=20%
 MEMORY_LIMIT=200M                   # the post's 209715200 bytes
 MEMORY_LIMIT_BYTES=209715200
 CPU_SHARE_MIN=17 CPU_SHARE_MAX=23   # percent: 20% within the kernel's granularity
-STRESS_SECONDS=5                    # the CPU chart's seconds (the hog runs one more)
-# A memory hog under a 20% CPU quota touches its pages slowly: give it time to
-# reach the limit (a hog the OOM killer takes ends at once).
-OOM_SECONDS=8
+STRESS_SECONDS=5                    # the CPU chart's seconds (the hog runs two more)
+# How long each memory hog may run: enough for one pass over 250M on a slow
+# (emulated) CPU; a hog the OOM killer takes ends at once.  The memory runs
+# are made without the CPU quota: under 20% of such a CPU a hog touched only
+# part of its pages within the run, and nothing was killed.
+OOM_SECONDS=15
 # The post's programs, copied into the image with the libraries they need.
 POST_PROGRAMS=(ls mount umount df lsblk mkdir rm ping ip ps)
 
@@ -82,7 +87,7 @@ lab_steps() {
     say "$(msg all.s1.copy1)"
     say "$(msg all.s1.copy2)"
     ours zfs_tool image populate "$IMAGE" --busybox \
-        --from-host "${POST_PROGRAMS[@]}" "$TUNA_BIN/07-stress"
+        --from-host "${POST_PROGRAMS[@]}" "$TUNA_BIN/07-stress" "$TUNA_BIN/08-harden"
     post "zfs snapshot zpools/images/myImage@v1.0"
     ours zfs_tool "${X[@]}" snapshot "$SNAPSHOT"
     post "zfs create zpools/containers -o mountpoint=/zpools/containers"
@@ -238,7 +243,7 @@ lab_steps() {
         { result fail "$(msg all.s7.no_counter "$LAB_CONTAINER_CGROUP")"; lab_finish; return 1; }
     usage_unit=${usage_file##* } usage_file=${usage_file% *}
     ours cg_exec nsenter --target "$CPID" --mount --uts --ipc --net --pid --root --wd \
-        -- /bin/07-stress -c 1 -t "$((STRESS_SECONDS + 1))s" &
+        -- /bin/07-stress -c 1 -t "$((STRESS_SECONDS + 2))s" &
     stress_pid=$!
     sleep 0.5   # the hog starts
     say "$(msg all.s7.chart1)"
@@ -268,6 +273,9 @@ lab_steps() {
     fi
 
     post "stress --vm 1 --vm-bytes 198M / 199M / 200M    # $(msg all.s7.each_killed)"
+    say "$(msg all.s7.nocpu1)"
+    say "$(msg all.s7.nocpu2)"
+    ours "$TUNA_BIN/01-cgroup" set "$LAB_CONTAINER_CGROUP" --cpu max
     killed='' survived=''
     for bytes in 198M 199M 200M 250M; do
         kills0=$(stat_json | jq '.memory.oom_kills')
@@ -279,10 +287,36 @@ lab_steps() {
         if [ "$kills1" -gt "$kills0" ]; then killed="$killed $bytes"; else survived="$survived $bytes"; fi
     done
     check "$(msg all.s7.oom "$((kills1 - kills0))")" [ "$kills1" -gt "$kills0" ]
+    say "$(msg all.s7.quota_back)"
+    ours "$TUNA_BIN/01-cgroup" set "$LAB_CONTAINER_CGROUP" --cpu "$CPU_LIMIT"
     say "$(msg all.s7.killed "${killed:- $(msg all.s7.none)}" "${survived:- $(msg all.s7.none)}")"
     say "$(msg all.s7.post1)"
     say "$(msg all.s7.post2)"
     say "$(msg all.s7.post3)"
+
+    # ------------------------------------------------------------------------------
+    step 8 "$(msg all.s8.title)" 08-harden
+    say "$(msg all.s8.intro1)"
+    say "$(msg all.s8.intro2)"
+    list=$(escape_list "$(root_disk_device)")
+    # As step 7: joined to the container's cgroup, then into its namespaces.
+    enter=(nsenter --target "$CPID" --mount --uts --ipc --net --pid --cgroup --root --wd --)
+    in_container grep -E '^Cap(Eff|Bnd):' /proc/self/status | sed 's/^/  | /'
+    try_escapes "$LAB_RUN/before" cg_exec "${enter[@]}" /bin/08-harden --try "$list"
+    say "$(msg all.s8.now1)"
+    say "$(msg all.s8.now2)"
+    ours "$TUNA_BIN/01-cgroup" "${X[@]}" set "$LAB_CONTAINER_CGROUP" --devices default
+    try_escapes "$LAB_RUN/after" cg_exec "${enter[@]}" /bin/08-harden "${X[@]}" -- \
+        /bin/08-harden --try "$list"
+    escapes_report "$LAB_RUN/before" "$LAB_RUN/after"
+    echo
+    say "$(msg esc.works)"
+    check "$(msg all.s8.ping "$HOST_ADDR")" \
+        quietly cg_exec "${enter[@]}" /bin/08-harden -- ping -c 1 -W 2 "$HOST_ADDR"
+    check "$(msg all.s8.ps_files)" \
+        cg_exec "${enter[@]}" /bin/08-harden -- sh -c 'ps >/dev/null && echo ok >/own && grep -qx ok /own && rm /own'
+    check "$(msg all.s8.stress)" \
+        cg_exec "${enter[@]}" /bin/08-harden -- /bin/07-stress -q -c 1 -t 1s
 
     lab_finish
 }

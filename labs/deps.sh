@@ -70,14 +70,14 @@ LAB_PACKAGES=(
 
 # What only the tests and benchmarks run.
 CHECK_PACKAGES=(
-    busybox-static   # tests/test_04_pivot.sh, test_security.sh, test_exercises.sh: one-binary roots
+    busybox-static   # tests/test_04_pivot.sh, test_08_harden.sh, test_security.sh, test_exercises.sh: one-binary roots
     cgroup-tools     # cgcreate, cgset: labs/measure/cgroup-bench.sh times the post's tools
     hyperfine        # labs/measure/cgroup-bench.sh: the medians
     bubblewrap       # bwrap: a peer in labs/measure/start-bench.sh
     crun             # an OCI runtime: a peer in labs/measure/start-bench.sh
-    strace           # tests/test_faults.sh, labs/measure/cgroup-bench.sh
+    strace           # tests/test_faults.sh, test_08_harden.sh (no seccomp), labs/measure/cgroup-bench.sh
     xfsprogs         # mkfs.xfs, xfs_quota: labs/measure/kernel-features.sh (XFS project quotas)
-    e2fsprogs        # mkfs.ext4: labs/measure/cow-write-bench.sh, inodes-bench.sh
+    e2fsprogs        # mkfs.ext4: labs/measure/cow-write-bench.sh, inodes-bench.sh, tests/test_08_harden.sh
     qemu-system-x86  # tests/vm: Debian's kernel booted with only cgroup v2
     cpio             # tests/vm/build.sh: the initramfs
     xz-utils         # tests/vm/build.sh: kernel modules compressed as .ko.xz

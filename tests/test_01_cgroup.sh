@@ -52,11 +52,13 @@ else
     CPUACCT_MNT=$(v1_mount cpuacct)
     MEMORY_MNT=$(v1_mount memory)
     PIDS_MNT=$(v1_mount pids)
+    # 01-cgroup makes every group in the devices hierarchy too (--devices).
+    DEVICES_MNT=$(v1_mount devices)
     V2_MNT=$(v2_mount)
     MODE=v1
     [ -n "$V2_MNT" ] && MODE=hybrid
     HIERARCHIES=()
-    for mnt in "$CPU_MNT" "$CPUACCT_MNT" "$MEMORY_MNT" "$PIDS_MNT"; do
+    for mnt in "$CPU_MNT" "$CPUACCT_MNT" "$MEMORY_MNT" "$PIDS_MNT" "$DEVICES_MNT"; do
         [ -n "$mnt" ] && HIERARCHIES+=("$mnt")
     done
 fi

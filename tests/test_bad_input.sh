@@ -417,5 +417,32 @@ test_07_stress_refuses_bad_input() {
     bad 2 $t --cpu 1 extra
 }
 
+test_08_harden_refuses_bad_input() {
+    require_root || return 0
+    local t=08-harden
+    bad 2 $t
+    bad 2 $t --
+    bad 2 $t --bogus -- /bin/true
+    bad 2 $t --caps -- /bin/true
+    bad 2 $t --caps "" -- /bin/true
+    bad 2 $t --caps foo -- /bin/true
+    bad 2 $t --caps CAP_ -- /bin/true
+    bad 2 $t --caps chown,,kill -- /bin/true
+    bad 2 $t --caps chown, -- /bin/true
+    bad 2 $t --caps "$(long_string a 300)" -- /bin/true
+    bad 2 $t --caps "cap_sys_admin
+" -- /bin/true
+    bad 2 $t --try nothing
+    bad 2 $t --try ""
+    bad 2 $t --try core_pattern,,sysrq
+    bad 2 $t --try disk=abc
+    bad 2 $t --try disk=8:1:2
+    bad 2 $t --try syscall=-1
+    bad 2 $t --try syscall=99999
+    bad 2 $t --try core_pattern -- /bin/true
+    # The host's own mount namespace: refused, with a hint, nothing masked.
+    refused 1 $t -- /bin/true
+}
+
 # shellcheck disable=SC1090
 . "$SHUNIT2"

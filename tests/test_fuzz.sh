@@ -60,7 +60,7 @@ suite_setup() {
 
 test_every_harness_has_a_kept_seed_corpus() {
     local name
-    for name in size percent duration u64 int ipv4 cidr ifname pid nl nl_decode; do
+    for name in size percent duration u64 int ipv4 cidr ifname pid nl nl_decode caps; do
         assertTrue "tests/fuzz/corpus/$name has seeds" \
             "[ -n \"\$(ls -A '$TUNA_ROOT/tests/fuzz/corpus/$name' 2>/dev/null)\" ]"
     done
@@ -77,6 +77,7 @@ test_fuzz_parse_ifname() { fuzz_for ifname; }
 test_fuzz_parse_pid() { fuzz_for pid; }
 test_fuzz_netlink_reply_parser() { fuzz_for nl; }
 test_fuzz_netlink_message_decoder() { fuzz_for nl_decode; }
+test_fuzz_harden_cap_names() { fuzz_for caps; }
 
 # The nl harness is worth something only if it can see the bug class it is
 # for: a datagram whose last message is not padded to 4 bytes (the old

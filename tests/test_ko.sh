@@ -118,7 +118,7 @@ test_the_scripts_use_exactly_the_keys_of_the_tables() {
     used=$(grep -ohE '\bmsg "?[a-z0-9_]+\.[A-Za-z0-9_.]+' "$TUNA_ROOT"/labs/*.sh \
         "$TUNA_ROOT"/labs/exercises/run "$TUNA_ROOT"/labs/exercises/*.sh |
         sed -E 's/^msg "?//' | grep -v '\.$' | sort -u)
-    checks=$(grep -ohE '^test_[A-Za-z0-9_]+\(\)' "$TUNA_ROOT"/labs/exercises/[0-9][0-9]-*.sh |
+    checks=$(grep -ohE '^test_[A-Za-z0-9_]+\(\)' "$TUNA_ROOT"/labs/exercises/[0-9][0-9]*-*.sh |
         sed 's/()$//; s/^/ex.check./' | sort -u)
     assertEquals "keys the scripts use that en.msg lacks" "" \
         "$(comm -23 <(echo "$used") <(table_keys "$LANG_DIR/en.msg"))"
@@ -214,7 +214,8 @@ test_the_lab_in_korean_holds_the_same_results_as_in_english() {
         out=$TEST_TMP/lab.$how
         assertEquals "the same results with $how as in English" "$en_summary" "$(result_summary "$out")"
         banners=$(grep -E '^ [0-9]+단계\. ' "$out")
-        assertEquals "seven Korean step banners ($how)" 7 "$(echo "$banners" | grep -c .)"
+        assertEquals "as many Korean step banners ($how) as English ones" \
+            "$(grep -cE '^ Step [0-9]+\. ' "$TEST_TMP/lab.en")" "$(echo "$banners" | grep -c .)"
         assertTrue "the banners are Hangul ($how)" "echo '$banners' | has_hangul"
         assertTrue "the summary is Korean ($how): $(tail -3 "$out")" \
             "grep -Eq '$(ko_re lib.all_held "$(grep -c '^  \[ ok \] ' "$out")")' '$out'"
@@ -289,9 +290,10 @@ bash sh busybox apt-get git top qemu-system-x86_64 dmesg losetup wc env setpriv 
 
 # code_commands PAGE: the commands of PAGE's code blocks, one a line, as
 # typed (prompts "post$ ", "tuna$ ", "$ ", "# " and trailing "# comments"
-# left out: those are translated), sorted.
+# left out: those are translated), sorted.  Diagrams (box drawing, arrows)
+# and lines in Hangul are not commands.  Bytes, whatever the locale.
 code_commands() {
-    awk -v cmds="$DOC_COMMANDS" '
+    LC_ALL=C awk -v cmds="$DOC_COMMANDS" '
         BEGIN { n = split(cmds, c, /[ \n]+/); for (i = 1; i <= n; i++) known[c[i]] = 1 }
         /^ *```/ { inside = !inside; next }
         !inside { next }
@@ -305,11 +307,24 @@ code_commands() {
             sub(/[ \t]+\([^()]*\)$/, "", line)   # a remark in parentheses
             sub(/[ \t]+$/, "", line)
             if (line ~ /:$/) next                # a heading over commands
+            if (line ~ /[\342][\224\226][\200-\277]/) next   # box drawing, arrows: a diagram
+            if (line ~ /[\352-\355][\200-\277][\200-\277]/) next   # Hangul: prose
             split(line, w, /[ \t]+/)
             if (w[1] in known || w[1] ~ /^(\.\/|bin\/|labs\/|tests\/|steps\/)/) {
                 gsub(/[ \t]+/, " ", line); print line
             }
         }' "$1" | sort
+}
+
+# README.md sends a Korean reader to README.ko.md at its top, and
+# README.ko.md gives the two commands.
+test_readme_ko_is_linked_from_the_top_and_has_the_two_commands() {
+    assertTrue "README.md links README.ko.md in its first lines" \
+        "head -n 5 '$TUNA_ROOT/README.md' | grep -q '](README.ko.md)'"
+    assertTrue "README.ko.md is Korean" "has_hangul <'$TUNA_ROOT/README.ko.md'"
+    assertTrue "README.ko.md: sudo make lab" "grep -q '^sudo make lab' '$TUNA_ROOT/README.ko.md'"
+    assertTrue "README.ko.md: sudo make check" "grep -q '^sudo make check' '$TUNA_ROOT/README.ko.md'"
+    assertTrue "README.ko.md links the glossary" "grep -q '](docs/ko/용어.md)' '$TUNA_ROOT/README.ko.md'"
 }
 
 # Every relative link of README.ko.md and docs/ko leads to a file that exists
@@ -343,6 +358,16 @@ heading_anchors() {
         tr '[:upper:]' '[:lower:]' | sed -E 's/[][!"#$%&'"'"'()*+,./:;<=>?@\\^`{|}~]//g; s/ /-/g'
 }
 
+# translated_part PAGE: what of the English PAGE docs/ko translates: all of
+# it, but of docs/vm.md only its instructor part (the "### How an
+# instructor uses it" section).
+translated_part() {
+    case "$1" in
+    */docs/vm.md) awk '/^#+ / { inside = tolower($0) ~ /instructor/ } inside' "$1" ;;
+    *) cat "$1" ;;
+    esac
+}
+
 # Each Korean page's code blocks run the same commands as its English page's
 # (a command changed in one language and not the other shows here).
 test_the_korean_pages_run_the_english_pages_commands() {
@@ -350,9 +375,32 @@ test_the_korean_pages_run_the_english_pages_commands() {
     while read -r page; do
         english=$(english_of "$page")
         if [ -z "$english" ] || [ ! -f "$english" ]; then continue; fi
+        translated_part "$english" >"$TEST_TMP/english.md"
         assertEquals "${page#"$TUNA_ROOT"/}: its code blocks' commands are ${english#"$TUNA_ROOT"/}'s" \
-            "" "$(diff <(code_commands "$english") <(code_commands "$page") | grep '^[<>]')"
+            "" "$(diff <(code_commands "$TEST_TMP/english.md") <(code_commands "$page") | grep '^[<>]')"
     done < <(korean_pages)
+}
+
+# docs/ko has a page for every lesson, the start page, the concepts lesson,
+# the errata, the claims, the exercises' README and, where docs/vm.md has
+# one, its instructor part: for each of them that exists in English.
+test_docs_ko_has_a_page_for_every_english_page_listed() {
+    local english korean missing=''
+    for english in "$TUNA_ROOT"/docs/00-start.md "$TUNA_ROOT"/docs/00-concepts.md \
+        "$TUNA_ROOT"/docs/0[1-9]-*.md "$TUNA_ROOT"/docs/errata.md "$TUNA_ROOT"/docs/claims.md \
+        "$TUNA_ROOT"/docs/vm.md "$TUNA_ROOT"/labs/exercises/README.md; do
+        [ -f "$english" ] || continue
+        case "$english" in
+        */docs/vm.md) grep -qi '^#.*instructor' "$english" || continue ;;
+        esac
+        case "$english" in
+        */labs/exercises/README.md) korean=$TUNA_ROOT/docs/ko/exercises.md ;;
+        *) korean=$TUNA_ROOT/docs/ko/${english##*/} ;;
+        esac
+        [ -f "$korean" ] || missing="$missing ${korean#"$TUNA_ROOT"/}"
+    done
+    assertEquals "Korean pages missing" "" "$missing"
+    assertTrue "the glossary" "[ -f '$TUNA_ROOT/docs/ko/용어.md' ]"
 }
 
 # shellcheck disable=SC1090

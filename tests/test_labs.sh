@@ -154,7 +154,7 @@ assert_lab_output_shows_lessons_network_and_chart() {
 test_lab_interrupted_at_each_step_leaves_nothing() {
     require_root || return 0
     local name step pid rc
-    for step in 1 2 3 4 5 6 7; do
+    for step in 1 2 3 4 5 6 7 8; do
         name=$(lab_name)
         on_cleanup "$TEARDOWN" --name "$name"
         # overlay: the same steps, without waiting for zfs-fuse seven times.
@@ -203,7 +203,7 @@ test_each_step_lab_runs_alone_and_leaves_nothing() {
     require_root || return 0
     require_zfs || return 0
     local lab name
-    for lab in 01-cgroup 02-unshare 03-zfs-image 04-pivot 05-veth 06-nat 07-stress; do
+    for lab in 01-cgroup 02-unshare 03-zfs-image 04-pivot 05-veth 06-nat 07-stress 08-harden; do
         name=$(lab_name)
         on_cleanup "$TEARDOWN" --name "$name"
         run_capture "$TEST_TMP/out" "$TEST_TMP/err" \

@@ -150,6 +150,8 @@ test_devicemapper_a_fault_at_each_ioctl_leaves_nothing() {
 test_overlay_xfs_project_quota_limits_a_container() { assert_case overlay_xfs_quota; }
 # ext4's inodes run out with blocks free; XFS and btrfs make more.
 test_inode_limit_enospc_with_blocks_free_on_ext4_only() { assert_case inode_limit; }
+test_harden_v2_device_program_refuses_block_devices() { assert_case harden_device_program_v2; }
+test_harden_container_is_closed_on_debians_kernel() { assert_case harden_container; }
 
 # tuna's own shell code on pure v2: the lab's step-6 checks, the cgroup
 # labs, the cgroup suite and the cgroup exercises' tests, with bash.

@@ -79,6 +79,7 @@ static void usage(FILE *out)
 		"  --memory SIZE              200M, 1G (powers of 1024), or max\n"
 		"  --swap SIZE                swap on top of --memory, or max\n"
 		"  --pids N                   most processes and threads, or max\n"
+		"  --devices default|all      the device nodes it may use (devices.c)\n"
 		"\n"
 		"  --root DIR                 cgroup mount(s) to use (default " DEFAULT_ROOT ")\n"
 		"  -x, --explain              print each kernel interaction on stderr\n"
@@ -123,7 +124,8 @@ static void enable_controllers(const struct layout *l, int hier, const char *par
 		die_usage("path too long: %s", parent);
 	file_read(file, current, sizeof(current));
 	for (int c = 0; c < CTRL_COUNT; c++) {
-		if (l->where[c] != hier || c == CTRL_CPUACCT || has_word(current, controller_names[c]))
+		if (l->where[c] != hier || c == CTRL_CPUACCT || c == CTRL_DEVICES ||
+		    has_word(current, controller_names[c]))
 			continue;
 		snprintf(wanted + strlen(wanted), sizeof(wanted) - strlen(wanted), "%s+%s",
 			 wanted[0] ? " " : "", controller_names[c]);
@@ -315,6 +317,8 @@ static void write_limits(const struct layout *l, const char *name, const struct 
 		format_limit(value, sizeof(value), lim->pids, "max");
 		write_limit(l, l->where[CTRL_PIDS], name, "pids.max", value);
 	}
+	if (lim->has_devices)
+		devices_apply(l, name, lim->devices);
 }
 
 static void create_group(const struct layout *l, const char *name, const struct limits *lim)

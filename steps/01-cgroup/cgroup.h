@@ -7,13 +7,14 @@
  *                each controller lives                        (skippable)
  *   report.c     what info and stat read and print, --json    (skippable)
  *   delete.c     who is in a group, and removing it (--kill)  (skippable)
+ *   devices.c    --devices: v1 devices.allow/deny, v2 a BPF device program
  *
  * Calls go one way: cgroup.c calls the siblings; a sibling calls common/,
  * the inline helpers below and, report.c only, delete.c's list of PIDs.
  *
  * The controllers the tool manages are the four the post needs: cpu (the
  * quota), cpuacct (CPU usage; on v2 it is cpu.stat in every group), memory
- * and pids.
+ * and pids; and devices (v1 a controller, v2 a BPF program on any group).
  */
 #ifndef CGROUP_STEP_H
 #define CGROUP_STEP_H
@@ -35,7 +36,7 @@
 /* v1 reads "no limit" back as PAGE_COUNTER_MAX pages: 9223372036854771712. */
 #define V1_UNLIMITED_MIN (1ull << 62)
 
-enum controller { CTRL_CPU, CTRL_CPUACCT, CTRL_MEMORY, CTRL_PIDS, CTRL_COUNT };
+enum controller { CTRL_CPU, CTRL_CPUACCT, CTRL_MEMORY, CTRL_PIDS, CTRL_DEVICES, CTRL_COUNT };
 #define CTRL_BIT(c) (1u << (c))
 
 extern const char *const controller_names[CTRL_COUNT];
@@ -57,9 +58,13 @@ struct layout {
 	int where[CTRL_COUNT];    /* index into h[], -1 when not available */
 };
 
+/* --devices: runc's default list, or every device. */
+enum device_policy { DEVICES_DEFAULT = 1, DEVICES_ALL };
+
 /* The limits given on the command line; has_* says which were. */
 struct limits {
-	int has_cpu, has_memory, has_swap, has_pids;
+	int has_cpu, has_memory, has_swap, has_pids, has_devices;
+	int devices;                  /* enum device_policy */
 	uint64_t cpu_milli_percent;   /* --cpu 20% -> 20000; 0 with --cpu-quota */
 	uint64_t cpu_quota_us;        /* LIMIT_MAX for "max" */
 	uint64_t cpu_period_us;
@@ -152,5 +157,11 @@ void print_stat(const struct layout *l, const char *name, int json);
 size_t group_members(const struct layout *l, const char *name, pid_t **pids);
 /* rmdir NAME everywhere; WITH_KILL: kill its members and remove its subtree. */
 void delete_group(const struct layout *l, const char *name, int with_kill);
+
+/* devices.c: the policy into NAME (v1 files, v2 a program attached);
+ * devices_detach before NAME's v2 directory goes; what stat shows. */
+void devices_apply(const struct layout *l, const char *name, int policy);
+void devices_detach(const struct layout *l, const char *name);
+const char *devices_policy(const struct layout *l, const char *name, char *buf, size_t size);
 
 #endif

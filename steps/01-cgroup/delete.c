@@ -211,6 +211,10 @@ void delete_group(const struct layout *l, const char *name, int with_kill)
 		die_err(ENOENT, "delete %s", name);
 	if (with_kill)
 		kill_group(l, name);
+	/* v2's device program goes first, unless the group stays (busy). */
+	if (l->where[CTRL_DEVICES] >= 0 &&
+	    (with_kill || !group_is_busy(l, l->where[CTRL_DEVICES], name)))
+		devices_detach(l, name);
 	/* Busy hierarchies first: a refusal then comes before any rmdir worked. */
 	for (int busy = 1; busy >= 0; busy--)
 		for (int i = 0; i < l->nr; i++)

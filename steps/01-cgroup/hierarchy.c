@@ -34,7 +34,8 @@
 
 #define MOUNTINFO "/proc/self/mountinfo"
 
-const char *const controller_names[CTRL_COUNT] = { "cpu", "cpuacct", "memory", "pids" };
+const char *const controller_names[CTRL_COUNT] = { "cpu", "cpuacct", "memory", "pids",
+							    "devices" };
 
 /* "cpu,cpuacct" or "cpu memory pids" -> the CTRL_BIT()s of ours in it. */
 static unsigned managed_in(const char *list)
@@ -176,6 +177,9 @@ void layout_detect(struct layout *l, const char *root, int root_given)
 		/* v2 has no cpuacct: cpu.stat's usage_usec is in every group. */
 		if (l->where[CTRL_CPUACCT] < 0 && l->h[i].version == 2)
 			l->where[CTRL_CPUACCT] = i;
+		/* v2 has no devices controller: a BPF program on the group does it. */
+		if (l->where[CTRL_DEVICES] < 0 && l->h[i].version == 2)
+			l->where[CTRL_DEVICES] = i;
 		v1 += l->h[i].version == 1;
 		v2 += l->h[i].version == 2;
 	}
@@ -212,6 +216,8 @@ void layout_require_controllers(const struct layout *l, const struct limits *lim
 		die_hint(ENOENT, why, "--memory: no memory controller under %s", l->root);
 	if (lim->has_pids && l->where[CTRL_PIDS] < 0)
 		die_hint(ENOENT, why, "--pids: no pids controller under %s", l->root);
+	if (lim->has_devices && l->where[CTRL_DEVICES] < 0)
+		die_hint(ENOENT, why, "--devices: no devices controller under %s", l->root);
 	if (!lim->has_swap || l->h[memory].version != 1)
 		return;
 	snprintf(probe, sizeof(probe), "%s/memory.memsw.limit_in_bytes", l->h[memory].path);

@@ -21,7 +21,7 @@
 
 enum {
 	OPT_CPU = 256, OPT_CPU_QUOTA, OPT_CPU_PERIOD, OPT_MEMORY, OPT_SWAP, OPT_PIDS,
-	OPT_ROOT, OPT_JSON, OPT_KILL, OPT_VERSION,
+	OPT_DEVICES, OPT_ROOT, OPT_JSON, OPT_KILL, OPT_VERSION,
 };
 
 static const char *const command_names[CMD_COUNT] = {
@@ -83,6 +83,14 @@ static void parse_limit_option(int opt, const char *arg, struct limits *lim)
 			die_usage("--pids '%s': not a number of processes (0..%d, or max)", arg,
 				  PID_MAX_LIMIT);
 		break;
+	case OPT_DEVICES:
+		lim->has_devices = 1;
+		lim->devices = strcmp(arg, "default") == 0 ? DEVICES_DEFAULT :
+			       strcmp(arg, "all") == 0 ? DEVICES_ALL : 0;
+		if (!lim->devices)
+			die_usage("--devices '%s': default (null, zero, full, random, urandom, "
+				  "tty, ptmx, pts) or all", arg);
+		break;
 	}
 }
 
@@ -97,7 +105,8 @@ static void finish_limits(struct limits *lim)
 
 static int limits_given(const struct limits *lim)
 {
-	return lim->has_cpu || lim->has_memory || lim->has_swap || lim->has_pids;
+	return lim->has_cpu || lim->has_memory || lim->has_swap || lim->has_pids ||
+	       lim->has_devices;
 }
 
 /* The options, wherever they stand; the LIMITS among them are parsed above. */
@@ -110,6 +119,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		{ "memory", required_argument, NULL, OPT_MEMORY },
 		{ "swap", required_argument, NULL, OPT_SWAP },
 		{ "pids", required_argument, NULL, OPT_PIDS },
+		{ "devices", required_argument, NULL, OPT_DEVICES },
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "kill", no_argument, NULL, OPT_KILL },
@@ -123,7 +133,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	opt->root = DEFAULT_ROOT;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":xh", longopts, NULL)) != -1) {
-		if (c >= OPT_CPU && c <= OPT_PIDS) {
+		if (c >= OPT_CPU && c <= OPT_DEVICES) {
 			percent_given |= c == OPT_CPU;
 			quota_given |= c == OPT_CPU_QUOTA;
 			if (percent_given && quota_given)
@@ -228,7 +238,7 @@ void parse_command_line(int argc, char **argv, struct options *opt)
 	if (limits && cmd != CMD_CREATE && cmd != CMD_SET)
 		die_usage("%s takes no limits: they go with create or set", command_names[cmd]);
 	if (cmd == CMD_SET && !limits)
-		die_usage("set: which limits? (--cpu, --memory, --swap, --pids)");
+		die_usage("set: which limits? (--cpu, --memory, --swap, --pids, --devices)");
 	if (opt->json && cmd != CMD_INFO && cmd != CMD_STAT)
 		die_usage("--json goes with info or stat");
 	if (opt->kill && cmd != CMD_DELETE)

@@ -106,7 +106,8 @@ void print_info(const struct layout *l, int json)
 		else
 			printf("%-8s v%d  %s%s\n", controller_names[c], l->h[i].version,
 			       l->h[i].path, c == CTRL_CPUACCT && l->h[i].version == 2 ?
-			       " (cpu.stat usage_usec)" : "");
+			       " (cpu.stat usage_usec)" : c == CTRL_DEVICES && l->h[i].version == 2 ?
+			       " (a BPF_PROG_TYPE_CGROUP_DEVICE program per group)" : "");
 	}
 	printf("hierarchies:\n");
 	for (int i = 0; i < l->nr; i++)
@@ -212,7 +213,7 @@ static void read_group_stat(const struct layout *l, const char *name, struct gro
 }
 
 static void print_stat_json(const char *name, const struct group_stat *st,
-			    const pid_t *pids, size_t nr)
+			    const char *devices, const pid_t *pids, size_t nr)
 {
 	struct json j;
 
@@ -242,6 +243,8 @@ static void print_stat_json(const char *name, const struct group_stat *st,
 	json_value(&j, "limit", st->pids_limit);
 	json_value(&j, "current", st->pids_current);
 	json_end_object(&j);
+	json_key(&j, "devices");
+	json_string(&j, devices);
 	json_key(&j, "members");
 	json_begin_array(&j);
 	for (size_t i = 0; i < nr; i++)
@@ -255,14 +258,16 @@ static void print_stat_json(const char *name, const struct group_stat *st,
 void print_stat(const struct layout *l, const char *name, int json)
 {
 	struct group_stat stat_buf, *st = &stat_buf;
-	char a[32], b[32];
+	char a[32], b[32], devices_buf[128];
+	const char *devices;
 	pid_t *pids;
 	size_t nr;
 
 	read_group_stat(l, name, st);
 	nr = group_members(l, name, &pids);
+	devices = devices_policy(l, name, devices_buf, sizeof(devices_buf));
 	if (json) {
-		print_stat_json(name, st, pids, nr);
+		print_stat_json(name, st, devices, pids, nr);
 		free(pids);
 		return;
 	}
@@ -286,6 +291,7 @@ void print_stat(const struct layout *l, const char *name, int json)
 	printf("oom kills:    %s\n", text(a, sizeof(a), st->oom_kills));
 	printf("pids:         %s now, ", text(a, sizeof(a), st->pids_current));
 	printf("limit %s\n", text(a, sizeof(a), st->pids_limit));
+	printf("devices:      %s\n", devices);
 	printf("members:     ");
 	for (size_t i = 0; i < nr; i++)
 		printf(" %d", (int)pids[i]);

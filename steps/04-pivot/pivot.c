@@ -56,8 +56,6 @@
 #define NEW_DIR_MODE 0755
 #define OLD_ROOT_MODE 0700           /* nobody else needs to look in there */
 #define DEV_NODE_MODE 0666
-#define NS_LINK_MAX 64
-#define KTHREADD_PID "2"
 #define FIRST_NON_STDIO_FD 3
 
 struct options {
@@ -141,52 +139,6 @@ static void parse_options(int argc, char **argv, struct options *opt)
 		die_usage("NEWROOT '%s': not a directory", opt->new_root);
 	if (strlen(opt->new_root) + sizeof("/" OLD_ROOT) > PATH_MAX)
 		die_usage("NEWROOT '%s': path too long", opt->new_root);
-}
-
-static int read_ns_link(const char *pid, char *link, size_t size)
-{
-	char path[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
-	n = readlink(path, link, size - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = '\0';
-	return 0;
-}
-
-/*
- * 1. Is this the host's mount namespace, the one PID 1 is in?  Two
- * processes share a namespace when their /proc/PID/ns links read the same
- * (namespaces(7)).  When PID 1's link is closed to us (a non-dumpable init:
- * EACCES even for root), kthreadd, which lives in the initial namespaces,
- * stands in.  When /proc/1 is this very process, /proc is our own PID
- * namespace's, mounted in our mount namespace, which is then not the host's.
- */
-static int in_host_mount_namespace(void)
-{
-	char self[NS_LINK_MAX], ref[NS_LINK_MAX], self_pid[16] = "", comm[32];
-	const char *ref_pid = "1";
-	ssize_t n = readlink("/proc/self", self_pid, sizeof(self_pid) - 1);
-	int r;
-
-	if (n > 0 && strcmp(self_pid, "1") == 0)
-		return 0;
-	if ((r = read_ns_link("self", self, sizeof(self))) < 0)
-		die_err(-r, "readlink /proc/self/ns/mnt");
-	r = read_ns_link(ref_pid, ref, sizeof(ref));
-	if (r < 0 && file_read("/proc/" KTHREADD_PID "/comm", comm, sizeof(comm)) >= 0 &&
-	    strcmp(comm, "kthreadd") == 0) {
-		ref_pid = KTHREADD_PID;
-		r = read_ns_link(ref_pid, ref, sizeof(ref));
-	}
-	if (r < 0)
-		die_err(-r, "readlink /proc/1/ns/mnt (to tell whether this is the host's "
-			"mount namespace)");
-	explain_note("# readlink /proc/self/ns/mnt = %s, /proc/%s/ns/mnt = %s", self,
-		     ref_pid, ref);
-	return strcmp(self, ref) == 0;
 }
 
 /* 2. Nothing we do may propagate to the host, and pivot_root wants it so. */
@@ -373,6 +325,7 @@ int main(int argc, char **argv)
 {
 	struct options opt = { 0 };
 	char new_root[PATH_MAX];
+	int r;
 
 	tuna_set_prog(PROG);
 	parse_options(argc, argv, &opt);
@@ -382,8 +335,12 @@ int main(int argc, char **argv)
 	if (strcmp(new_root, "/") == 0)
 		die_usage("NEWROOT '%s': that is the root already", opt.new_root);
 
-	/* 1. Never in the host's mount namespace. */
-	if (in_host_mount_namespace()) {
+	/* 1. Never in the host's mount namespace (mountinfo.h says how it tells). */
+	r = in_host_mount_namespace();
+	if (r < 0)
+		die_err(-r, "readlink /proc/1/ns/mnt (to tell whether this is the host's "
+			"mount namespace)");
+	if (r) {
 		char how[PATH_MAX + 96];
 
 		snprintf(how, sizeof(how), "run it in a new mount namespace: 02-unshare --mount "

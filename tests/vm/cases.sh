@@ -763,18 +763,84 @@ suite_cases() {
 }
 
 exercise_cases() {
-    # The exercises about cgroups (01, 07) and the runner's own tests; the
+    # The exercises about cgroups (01, 07, 07b) and the runner's own tests; the
     # others need iproute2, nftables, util-linux, which this VM lacks.
     # shellcheck disable=SC2046  # one test name a word
     suite_case suite_test_exercises_cgroup test_exercises test_run_rejects_an_unknown_exercise \
         test_run_prints_every_task_and_the_readme_has_it \
-        $(grep -o '^test_0[17]_[A-Za-z0-9_]*' /tuna/tests/test_exercises.sh)
+        $(grep -oE '^test_0[17]b?_[A-Za-z0-9_]*' /tuna/tests/test_exercises.sh)
+}
+
+# --- 08-harden and the v2 device program ---------------------------------
+
+# in_devices_group GROUP CMD: CMD (a sh -c script) as a member of GROUP.
+in_devices_group() { 01-cgroup exec "$1" -- sh -c "$2" 2>&1; }
+
+# A BPF_PROG_TYPE_CGROUP_DEVICE program on a pure-v2 group: the kernel runs
+# it at every open and mknod of a device node by the group's members.
+case_harden_device_program_v2() {
+    local group=$PARENT/devices problems='' loop img=/tmp/dev.img out major minor
+    dd if=/dev/zero of=$img bs=1024 count=1024 2>/dev/null
+    if ! loop=$(losetup -f) || ! losetup "$loop" $img; then
+        fail harden_device_program_v2 "no loop device"
+        return
+    fi
+    major=$(stat -c %t "$loop") minor=$(stat -c %T "$loop")
+    01-cgroup create "$group" --devices default >$LOG 2>&1 ||
+        problems=" create --devices default failed: $(cat $LOG)"
+    out=$(in_devices_group "$group" "cat $loop >/dev/null && echo read=ok; \
+        mknod /tmp/blk b $((0x$major)) $((0x$minor)) && echo mknod=ok; rm -f /tmp/blk; \
+        echo x >/dev/null && echo null=ok; head -c 1 /dev/urandom >/dev/null && echo urandom=ok")
+    echo "$out" | grep -q 'read=ok' && problems="$problems the loop device read under default"
+    echo "$out" | grep -q 'mknod=ok' && problems="$problems mknod b worked under default"
+    echo "$out" | grep -q 'null=ok' || problems="$problems /dev/null refused: $out"
+    echo "$out" | grep -q 'urandom=ok' || problems="$problems /dev/urandom refused"
+    echo "$out" | grep -q 'Operation not permitted' || problems="$problems no EPERM: $out"
+    01-cgroup stat "$group" | grep -q '^devices: *default (bpf program id [0-9]*, tuna_devices)' ||
+        problems="$problems stat: $(01-cgroup stat "$group" | grep devices)"
+    01-cgroup set "$group" --devices all >$LOG 2>&1 || problems="$problems set all: $(cat $LOG)"
+    out=$(in_devices_group "$group" "cat $loop >/dev/null && echo read=ok")
+    echo "$out" | grep -q 'read=ok' || problems="$problems --devices all still refuses: $out"
+    01-cgroup set "$group" --devices default >/dev/null 2>&1
+    01-cgroup -x delete "$group" 2>$LOG >/dev/null || problems="$problems delete: $(cat $LOG)"
+    grep -q '^bpf(BPF_PROG_DETACH, .*) = 0' $LOG || problems="$problems delete did not detach"
+    [ -d $CG/$group ] && problems="$problems $CG/$group left"
+    losetup -d "$loop"
+    rm -f $img
+    verdict harden_device_program_v2 "mknod/read of $loop refused, null and urandom allowed, detached at delete" "$problems"
+}
+
+# 08-harden as a container's first command, on Debian's kernel.
+case_harden_container() {
+    local root=/tmp/harden-root out problems='' e list=core_pattern,sysrq,kcore,sysfs,keyctl,userns
+    busybox_root $root
+    mkdir -p $root/dev $root/tmp
+    cp /bin/08-harden $root/bin/
+    for e in grep mount; do ln -s busybox "$root/bin/$e"; done
+    out=$(02-unshare --mount --uts --ipc --net --pid --cgroup --fork -- 04-pivot --dev $root -- \
+        /bin/08-harden -- /bin/sh -c "grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/self/status; \
+        /bin/08-harden --try $list,i386,clone3" 2>&1)
+    echo "$out" | grep -q 'CapBnd:.*00000000a80425fb' || problems="$problems CapBnd: $out"
+    echo "$out" | grep -q 'NoNewPrivs:.*1' || problems="$problems NoNewPrivs"
+    echo "$out" | grep -q 'Seccomp:.*2' || problems="$problems Seccomp"
+    for e in core_pattern:EROFS sysrq:EROFS sysfs:EPERM keyctl:EPERM userns:EPERM clone3:ENOSYS; do
+        echo "$out" | grep -q "^${e%:*} *closed *${e#*:}" || problems="$problems ${e%:*} not ${e#*:}"
+    done
+    echo "$out" | grep -q '^kcore *closed *0 .*empty' || problems="$problems kcore not empty"
+    echo "$out" | grep -q '^i386 .*killed by SIGSYS' || problems="$problems i386 not killed"
+    verdict harden_container "$(echo "$out" | grep -E '^(CapBnd|Seccomp)' | tr -s '\t\n' '  ')" "$problems"
+    rm -rf $root
+}
+
+harden_cases() {
+    case_harden_device_program_v2
+    case_harden_container
 }
 
 # The groups of cases, in order.  tests/vm/boot.sh passes TUNA_VM_CASES
 # (e.g. "suites") as tuna.cases= on the kernel's command line, to run only
 # those groups while working on them; the suite always runs them all.
-ALL_GROUPS="cgroup namespaces network storage devicemapper quota labs suites exercises"
+ALL_GROUPS="cgroup namespaces network storage devicemapper quota harden labs suites exercises"
 # Asked for by name only (TUNA_VM_CASES=bench): a measurement, not a check,
 # for docs/03-zfs-image.md's table (a few minutes under TCG).
 EXTRA_GROUPS="bench"
@@ -788,6 +854,7 @@ for group in ${groups:-$ALL_GROUPS}; do
     devicemapper) case_storage_devicemapper; case_devicemapper_fault_at_each_ioctl ;;
     quota) case_overlay_xfs_quota; case_inode_limit ;;
     bench) case_cow_row_bench ;;
+    harden) harden_cases ;;
     labs) lab_cases ;;
     suites) suite_cases ;;
     exercises) exercise_cases ;;
