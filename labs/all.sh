@@ -26,9 +26,10 @@ MEMORY_LIMIT=200M                   # the post's 209715200 bytes
 MEMORY_LIMIT_BYTES=209715200
 CPU_SHARE_MIN=17 CPU_SHARE_MAX=23   # percent: 20% within the kernel's granularity
 STRESS_SECONDS=5                    # the CPU chart's seconds (the hog runs one more)
-# A memory hog under a 20% CPU quota touches its pages slowly: give it time to
-# reach the limit (a hog the OOM killer takes ends at once).
-OOM_SECONDS=8
+# A memory hog under a 20% CPU quota touches its pages slowly, the more so on
+# a slow (emulated) machine: it runs until the OOM killer takes it, or until
+# it holds all its bytes, which is when it has survived (at most this long).
+OOM_SECONDS=90
 # The post's programs, copied into the image with the libraries they need.
 POST_PROGRAMS=(ls mount umount df lsblk mkdir rm ping ip ps)
 
@@ -66,6 +67,32 @@ network_picture() {
     box_line "a reply reaches the container only through the masquerade"
     box_bottom
     echo
+}
+
+# hog_runs_to_the_end PID BYTES: wait for the 07-stress run PID (its worker in
+# the container's cgroup, malloc()ing BYTES and touching every page).  It
+# ends by itself when the OOM killer took the worker (status 1).  Once the
+# worker's own anonymous memory (RssAnon, proc(5)) holds all BYTES it has
+# survived a whole pass: it is stopped then (status 0) rather than left to
+# OOM_SECONDS.
+hog_runs_to_the_end() {
+    local pid=$1 want procs p rss
+    want=$((${2%M} * 1024))   # KiB, as RssAnon counts
+    procs=$(cgroup_dir memory "$LAB_CONTAINER_CGROUP")/cgroup.procs
+    while kill -0 "$pid" 2>/dev/null; do
+        while read -r p; do
+            rss=$(awk '$1 == "RssAnon:" { print $2 }' "/proc/$p/status" 2>/dev/null)
+            [ "${rss:-0}" -ge "$want" ] || continue
+            # 07-stress stops its workers on SIGTERM, as at its timeout.
+            while read -r p; do
+                [ "$(cat "/proc/$p/comm" 2>/dev/null)" != 07-stress ] || kill "$p" 2>/dev/null
+            done <"$procs"
+            wait "$pid" 2>/dev/null
+            return 0
+        done < <(cat "$procs" 2>/dev/null)
+        sleep 0.2
+    done
+    wait "$pid"
 }
 
 # lab_steps: the post, step by step.  lab_run runs it in a child and tears
@@ -198,6 +225,11 @@ lab_steps() {
         fi
     fi
     post "sysctl -w net.ipv4.ip_forward=1"
+    # On the machine's own namespace the teardown puts forwarding back as
+    # it found it (06-nat disable removes only its table).
+    if [ "$LAB_REAL_HOST" = 1 ]; then
+        cat /proc/sys/net/ipv4/ip_forward >"$LAB_RUN/ip_forward"
+    fi
     post "iptables -t nat -A POSTROUTING -s 172.17.0.1/16 -j MASQUERADE"
     out_if=()
     [ "$LAB_REAL_HOST" = 0 ] && out_if=(--out-if "$LAB_UPLINK_IF")
@@ -273,7 +305,8 @@ lab_steps() {
         kills0=$(stat_json | jq '.memory.oom_kills')
         rc=0
         cg_exec nsenter --target "$CPID" --mount --uts --ipc --net --pid --root --wd \
-            -- /bin/07-stress -q --vm 1 --vm-bytes "$bytes" -t "${OOM_SECONDS}s" >/dev/null 2>&1 || rc=$?
+            -- /bin/07-stress -q --vm 1 --vm-bytes "$bytes" -t "${OOM_SECONDS}s" >/dev/null 2>&1 &
+        hog_runs_to_the_end $! "$bytes" || rc=$?
         kills1=$(stat_json | jq '.memory.oom_kills')
         say "--vm-bytes $bytes: exit status $rc, OOM kills $kills0 -> $kills1"
         if [ "$kills1" -gt "$kills0" ]; then killed="$killed $bytes"; else survived="$survived $bytes"; fi
