@@ -72,16 +72,18 @@ network_picture() {
 # hog_runs_to_the_end PID BYTES: wait for the 07-stress run PID (its worker in
 # the container's cgroup, malloc()ing BYTES and touching every page).  It
 # ends by itself when the OOM killer took the worker (status 1).  Once the
-# worker's own anonymous memory (RssAnon, proc(5)) holds all BYTES it has
-# survived a whole pass: it is stopped then (status 0) rather than left to
-# OOM_SECONDS.
+# worker has held all BYTES it has survived a whole pass: it is stopped then
+# (status 0) rather than left to OOM_SECONDS.  The worker frees and mallocs
+# again after each pass, so the mark is its peak resident size (VmHWM,
+# proc(5)) less the file pages it maps (RssFile).
 hog_runs_to_the_end() {
     local pid=$1 want procs p rss
-    want=$((${2%M} * 1024))   # KiB, as RssAnon counts
+    want=$((${2%M} * 1024))   # KiB, as /proc/PID/status counts
     procs=$(cgroup_dir memory "$LAB_CONTAINER_CGROUP")/cgroup.procs
     while kill -0 "$pid" 2>/dev/null; do
         while read -r p; do
-            rss=$(awk '$1 == "RssAnon:" { print $2 }' "/proc/$p/status" 2>/dev/null)
+            rss=$(awk '$1 == "VmHWM:" { hwm = $2 } $1 == "RssFile:" { file = $2 }
+                END { print hwm - file }' "/proc/$p/status" 2>/dev/null)
             [ "${rss:-0}" -ge "$want" ] || continue
             # 07-stress stops its workers on SIGTERM, as at its timeout.
             while read -r p; do

@@ -22,7 +22,7 @@
 #   --tree DIR         the tuna checkout to copy in (default: the git checkout
 #                      holding the current directory, if it is a tuna tree;
 #                      else the one holding this script); `make` runs there first
-#   --log FILE         keep the console in FILE too
+#   --log FILE         the console into FILE too (as it comes)
 #   --quiet            do not stream the console (it is still in --log FILE)
 #
 # Each run boots the cached image read-only under a throwaway overlay
@@ -183,7 +183,8 @@ if [ "$CONSOLE" = 1 ]; then
     exit "$rc"
 fi
 
-LOG=$RUN_DIR/console.log
+# The console goes straight into --log FILE, so it can be followed live.
+LOG=${LOG_COPY:-$RUN_DIR/console.log}
 : >"$LOG"
 start=$(date +%s)
 timeout --kill-after=10 "$TIMEOUT" "${QEMU[@]}" \
@@ -202,7 +203,6 @@ if [ -n "$TAIL_PID" ]; then
     TAIL_PID=
 fi
 seconds=$(($(date +%s) - start))
-[ -n "$LOG_COPY" ] && cp "$LOG" "$LOG_COPY"
 
 if [ -n "$OUT_DIR" ]; then
     mkdir -p "$OUT_DIR"
