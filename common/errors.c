@@ -16,12 +16,14 @@
 
 /* More than any step makes in one run; a push past it is a bug in a step. */
 #define UNDO_MAX 32
+/* The longest value undo_write_file puts back ("-cpu -memory -pids", "0"). */
+#define UNDO_VALUE_MAX 128
 
 static const char *prog_name = "tuna";
 
 /* An entry runs FN(ARG), or, for the kinds that own their data, the call
  * on PATH / FD kept in the entry itself. */
-enum undo_kind { UNDO_FN, UNDO_RMDIR, UNDO_UNLINK, UNDO_UMOUNT, UNDO_CLOSE };
+enum undo_kind { UNDO_FN, UNDO_RMDIR, UNDO_UNLINK, UNDO_UMOUNT, UNDO_CLOSE, UNDO_WRITE };
 
 static struct undo_entry {
 	enum undo_kind kind;
@@ -29,17 +31,13 @@ static struct undo_entry {
 	void *arg;
 	int fd;
 	char path[PATH_MAX];
+	char value[UNDO_VALUE_MAX];   /* UNDO_WRITE's */
 } undo_stack[UNDO_MAX];
 static int undo_depth;
 
 void tuna_set_prog(const char *name)
 {
 	prog_name = name;
-}
-
-const char *tuna_prog(void)
-{
-	return prog_name;
 }
 
 void put_escaped(FILE *out, const char *s)
@@ -141,6 +139,17 @@ void undo_close(int fd)
 	undo_new(UNDO_CLOSE)->fd = fd;
 }
 
+void undo_write_file(const char *path, const char *value)
+{
+	struct undo_entry *e = undo_new(UNDO_WRITE);
+
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	if (snprintf(e->value, sizeof(e->value), "%s", value) >= (int)sizeof(e->value)) {
+		fprintf(stderr, "%s: internal error: undo value too long\n", prog_name);
+		abort();
+	}
+}
+
 void undo_run(void)
 {
 	/* Newest first: the reverse of the order things were made in. */
@@ -155,6 +164,7 @@ void undo_run(void)
 		 * mounted on top of it, also being undone */
 		case UNDO_UMOUNT: traced_umount2("undo", e->path, MNT_DETACH); break;
 		case UNDO_CLOSE: close(e->fd); break;
+		case UNDO_WRITE: traced_write_file("undo", e->path, e->value); break;
 		}
 	}
 }

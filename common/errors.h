@@ -46,7 +46,6 @@ int exit_status_from_exec_error(int err);
 
 /* The name errors start with ("07-stress"); set once at the top of main(). */
 void tuna_set_prog(const char *name);
-const char *tuna_prog(void);
 
 /* "prog: MESSAGE: strerror(errno)" then exit 1.  errno is saved first. */
 __attribute__((noreturn, format(printf, 1, 2)))
@@ -106,6 +105,8 @@ void undo_rmdir(const char *path);        /* rmdir(PATH) */
 void undo_unlink(const char *path);       /* unlink(PATH) */
 void undo_umount(const char *path);       /* umount2(PATH, MNT_DETACH) */
 void undo_close(int fd);                  /* close(FD) */
+/* echo VALUE > PATH: a kernel file put back as it was (VALUE < 128 bytes). */
+void undo_write_file(const char *path, const char *value);
 void undo_run(void);
 void undo_forget(void);
 

@@ -2,7 +2,6 @@
  * json.c - the --json writer.  See json.h.
  */
 #include <inttypes.h>
-#include <math.h>
 
 #include "json.h"
 
@@ -91,16 +90,6 @@ void json_i64(struct json *j, int64_t v)
 {
 	separate(j);
 	fprintf(j->out, "%" PRId64, v);
-}
-
-void json_double(struct json *j, double v)
-{
-	separate(j);
-	/* JSON has no NaN or infinity. */
-	if (isfinite(v))
-		fprintf(j->out, "%.6g", v);
-	else
-		fputs("null", j->out);
 }
 
 void json_bool(struct json *j, int v)

@@ -32,7 +32,8 @@ static void unescape_octal(char *s)
 	*out = '\0';
 }
 
-int mountinfo_parse_line(char *line, struct mount_entry *m)
+/* Split one LINE of mountinfo in place into M.  0, or -EINVAL if it is not one. */
+static int mountinfo_parse_line(char *line, struct mount_entry *m)
 {
 	char *field[FIELDS_MAX], *save = NULL;
 	int n = 0, dash = -1;

@@ -23,9 +23,6 @@ struct mount_entry {
 	const char *super_options;  /* per-superblock: "rw,cpu,cpuacct" */
 };
 
-/* Split one LINE of mountinfo in place into M.  0, or -EINVAL if it is not one. */
-int mountinfo_parse_line(char *line, struct mount_entry *m);
-
 /*
  * Call FN for every mount, oldest first, until it returns non-zero; return
  * that value, 0 after the last mount, or -errno when mountinfo cannot be

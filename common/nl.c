@@ -81,13 +81,6 @@ fail:
 	return err;
 }
 
-void nl_close(struct nl_socket *nl)
-{
-	if (nl->fd >= 0)
-		close(nl->fd);
-	nl->fd = -1;
-}
-
 /* --- building a request ------------------------------------------------- */
 
 void nl_request_init(struct nl_request *req, uint16_t type, uint16_t flags,

@@ -82,8 +82,8 @@ typedef int (*nl_callback)(const struct nlmsghdr *msg, void *arg);
 
 /* socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, PROTOCOL), extended ACKs on,
  * bound.  Traced: the socket(2) line. */
+/* The socket lives until the step exits, which closes it. */
 int nl_open(struct nl_socket *nl, int protocol);
-void nl_close(struct nl_socket *nl);
 
 /* --- building a request ------------------------------------------------- */
 

@@ -14,14 +14,15 @@
 
 /*
  * Read the decimal digits at *s into *value, advancing *s past them.
- * -EINVAL if there are none, -ERANGE if the number does not fit.
+ * -EINVAL if there are none (or *s is NULL), -ERANGE if the number does
+ * not fit.
  */
 static int take_digits(const char **s, uint64_t *value)
 {
 	const char *p = *s;
 	uint64_t v = 0;
 
-	if (*p < '0' || *p > '9')
+	if (!p || *p < '0' || *p > '9')
 		return -EINVAL;
 	for (; *p >= '0' && *p <= '9'; p++) {
 		unsigned digit = (unsigned)(*p - '0');
@@ -40,8 +41,6 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	uint64_t v;
 	int r;
 
-	if (!s)
-		return -EINVAL;
 	r = take_digits(&s, &v);
 	if (r < 0)
 		return r;
@@ -83,8 +82,6 @@ int parse_size(const char *s, uint64_t *bytes)
 	const char *unit;
 	int r;
 
-	if (!s)
-		return -EINVAL;
 	r = take_digits(&s, &v);
 	if (r < 0)
 		return r;
@@ -115,8 +112,6 @@ int parse_percent(const char *s, uint64_t *milli_percent)
 	int decimals = 0;
 	int r;
 
-	if (!s)
-		return -EINVAL;
 	r = take_digits(&s, &whole);
 	if (r < 0)
 		return r;
@@ -152,8 +147,6 @@ int parse_duration(const char *s, uint64_t *ms)
 	uint64_t v;
 	int r;
 
-	if (!s)
-		return -EINVAL;
 	r = take_digits(&s, &v);
 	if (r < 0)
 		return r;

@@ -6,16 +6,12 @@
 #ifndef TUNA_SYSCALLS_H
 #define TUNA_SYSCALLS_H
 
-#include <linux/sched.h>   /* struct clone_args */
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 /* pivot_root(2): "glibc does not provide a wrapper for this system call" */
 static inline int sys_pivot_root(const char *new_root, const char *put_old) { return (int)syscall(SYS_pivot_root, new_root, put_old); }
-
-/* clone3(2), used like fork() (no CLONE_VM, stack 0) to pass namespace flags */
-static inline pid_t sys_clone3(struct clone_args *args, size_t size) { return (pid_t)syscall(SYS_clone3, args, size); }
 
 /* pidfd_open(2) and pidfd_send_signal(2): signal a process without PID reuse races */
 static inline int sys_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }

@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <poll.h>
 #include <limits.h>
 #include <linux/close_range.h>
 #include <sched.h>
@@ -19,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,14 +99,29 @@ static const struct flag_name wait_option_names[] = {
 	{ 0, NULL },
 };
 
-char *trace_mount_flags(char *buf, size_t size, unsigned long flags)
-{
-	return flags_to_string(buf, size, flags, mount_flag_names);
-}
-
 char *trace_clone_flags(char *buf, size_t size, unsigned long flags)
 {
 	return flags_to_string(buf, size, flags, clone_flag_names);
+}
+
+/* The file systems a step asks statfs(2) about. */
+static const struct flag_name fs_magic_names[] = {
+	{ CGROUP2_SUPER_MAGIC, "CGROUP2_SUPER_MAGIC" }, { CGROUP_SUPER_MAGIC, "CGROUP_SUPER_MAGIC" },
+	{ TMPFS_MAGIC, "TMPFS_MAGIC" },   { PROC_SUPER_MAGIC, "PROC_SUPER_MAGIC" },
+	{ SYSFS_MAGIC, "SYSFS_MAGIC" },   { BTRFS_SUPER_MAGIC, "BTRFS_SUPER_MAGIC" },
+	{ OVERLAYFS_SUPER_MAGIC, "OVERLAYFS_SUPER_MAGIC" }, { EXT4_SUPER_MAGIC, "EXT4_SUPER_MAGIC" },
+	{ 0, NULL },
+};
+
+char *trace_fs_magic(char *buf, size_t size, unsigned long magic)
+{
+	const char *name = value_name(magic, fs_magic_names);
+
+	if (name)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "%#lx", magic);
+	return buf;
 }
 
 const char *trace_signal_name(int sig)
@@ -166,7 +184,7 @@ int traced_mount(const char *shell, const char *source, const char *target,
 	int err, r = result_of(mount(source, target, fstype, flags, data), &err);
 
 	explain_call(r, err, shell, "mount(%s, %s, %s, %s, %s)", quoted(source),
-		     quoted(target), quoted(fstype), trace_mount_flags(names, sizeof(names), flags),
+		     quoted(target), quoted(fstype), flags_to_string(names, sizeof(names), flags, mount_flag_names),
 		     quoted(data));
 	return r;
 }
@@ -406,6 +424,17 @@ int traced_pivot_root(const char *shell, const char *new_root, const char *put_o
 	return r;
 }
 
+int traced_statfs(const char *shell, const char *path, struct statfs *st)
+{
+	int err, r = result_of(statfs(path, st), &err);
+	char magic[32] = "?";
+
+	if (r == 0)
+		trace_fs_magic(magic, sizeof(magic), (unsigned long)st->f_type);
+	explain_call(r, err, shell, "statfs(%s, {f_type=%s})", quoted(path), magic);
+	return r;
+}
+
 /* --- processes ----------------------------------------------------------- */
 
 pid_t traced_fork(const char *shell)
@@ -423,6 +452,36 @@ int traced_kill(const char *shell, pid_t pid, int sig)
 	int err, r = result_of(kill(pid, sig), &err);
 
 	explain_call(r, err, shell, "kill(%d, %s)", (int)pid, trace_signal_name(sig));
+	return r;
+}
+
+int traced_pidfd_open(const char *shell, pid_t pid)
+{
+	int err, fd = result_of(sys_pidfd_open(pid, 0), &err);
+
+	explain_call(fd, err, shell, "pidfd_open(%d, 0)", (int)pid);
+	return fd;
+}
+
+int traced_pidfd_send_signal(const char *shell, int pidfd, int sig)
+{
+	int err, r = result_of(sys_pidfd_send_signal(pidfd, sig, NULL, 0), &err);
+
+	explain_call(r, err, shell, "pidfd_send_signal(%d, %s, NULL, 0)", pidfd,
+		     trace_signal_name(sig));
+	return r;
+}
+
+int traced_poll_in(const char *shell, int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r, err;
+
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	r = result_of(r, &err);
+	explain_call(r, err, shell, "poll([{fd=%d, events=POLLIN}], 1, %d)", fd, timeout_ms);
 	return r;
 }
 

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 /* --- files and mounts ---------------------------------------------------- */
@@ -55,6 +56,10 @@ int traced_write_file(const char *shell, const char *path, const char *value);
 /* And a read of one: the length read into BUF, or -errno, as file_read(). */
 int traced_read_file(const char *shell, const char *path, char *buf, size_t size);
 
+/* statfs(2): the line names the file system by its magic number
+ * ({f_type=CGROUP2_SUPER_MAGIC}), as trace_fs_magic does. */
+int traced_statfs(const char *shell, const char *path, struct statfs *st);
+
 /* --- namespaces and the root --------------------------------------------- */
 
 int traced_unshare(const char *shell, int flags);
@@ -69,6 +74,13 @@ int traced_pivot_root(const char *shell, const char *new_root, const char *put_o
  * child (silent), or -errno. */
 pid_t traced_fork(const char *shell);
 int traced_kill(const char *shell, pid_t pid, int sig);
+/* pidfd_open(2) (the descriptor, or -errno) and pidfd_send_signal(2): a
+ * signal to the very process the descriptor names, never a reused PID. */
+int traced_pidfd_open(const char *shell, pid_t pid);
+int traced_pidfd_send_signal(const char *shell, int pidfd, int sig);
+/* poll(2) for POLLIN on FD alone, EINTR retried: 1 when it is readable (a
+ * pidfd: its process has exited), 0 after TIMEOUT_MS, or -errno. */
+int traced_poll_in(const char *shell, int fd, int timeout_ms);
 /* wait4(2), EINTR retried; RUSAGE may be NULL.  The line decodes *WSTATUS
  * as strace does: [{WIFEXITED(s) && WEXITSTATUS(s) == 0}]. */
 pid_t traced_wait4(const char *shell, pid_t pid, int *wstatus, int options,
@@ -128,11 +140,12 @@ int traced_ioctl_named(const char *shell, int fd, unsigned long request,
 
 /* "5</path>" or "5<net:[4026532]>": FD with what it refers to, as strace -y. */
 char *trace_fd(char *buf, size_t size, int fd);
-/* The MS_* names in FLAGS: "MS_BIND|MS_REC" (the one mount-flag table). */
-char *trace_mount_flags(char *buf, size_t size, unsigned long flags);
 /* The CLONE_NEW* names in FLAGS. */
 char *trace_clone_flags(char *buf, size_t size, unsigned long flags);
 /* "SIGKILL" */
 const char *trace_signal_name(int sig);
+/* A file system's magic number by its <linux/magic.h> name ("TMPFS_MAGIC"),
+ * or in hex when this table lacks it. */
+char *trace_fs_magic(char *buf, size_t size, unsigned long magic);
 
 #endif

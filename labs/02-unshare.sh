@@ -8,11 +8,11 @@ lab_init "$@"
 export LAB_NETWORK=0   # no network namespaces needed
 
 lab_steps() {
-    step 1 "Every process has a set of namespaces"
+    step 1 "$(msg l02.s1.title)"
     post "ls -al /proc/1/ns"
     ours "$TUNA_BIN/02-unshare" --show
 
-    step 2 "New namespaces, hostname tuna, and a shell that is PID 1"
+    step 2 "$(msg l02.s2.title)"
     post "unshare --mount --uts --ipc --net --pid --cgroup --fork bash"
     post "hostname tuna; exec bash; ps; echo \$\$"
     # shellcheck disable=SC2016  # expanded by the shell inside
@@ -20,18 +20,19 @@ lab_steps() {
         --mount-proc --hostname tuna -- /bin/sh -c \
         'echo "hostname: $(hostname)"; echo "PID: $$"; ls /proc | grep -c "^[0-9]" | sed "s/^/processes seen: /"' \
         | tee "$LAB_RUN/inside"
-    check "inside: hostname tuna, and the shell is PID 1 (C23)" \
+    check "$(msg l02.s2.inside)" \
         sh -c "grep -qx 'hostname: tuna' '$LAB_RUN/inside' && grep -qx 'PID: 1' '$LAB_RUN/inside'"
-    check "outside: the host's hostname is still '$(hostname)'" [ "$(hostname)" != tuna ]
+    check "$(msg l02.s2.outside "$(hostname)")" [ "$(hostname)" != tuna ]
 
-    step 3 "The deep dive: --pid without --fork"
-    post "unshare -p /bin/bash     # then: fork: Cannot allocate memory"
-    say "unshare(2) does not move the caller into the new PID namespace: its first"
-    say "child becomes PID 1 there, and once that child exits, every fork fails."
+    step 3 "$(msg l02.s3.title)"
+    post "unshare -p /bin/bash     # $(msg l02.s3.then) fork: Cannot allocate memory"
+    say "$(msg l02.s3.why1)"
+    say "$(msg l02.s3.why2)"
     "$TUNA_BIN/02-unshare" --pid -- bash -c '/bin/true; /bin/true; echo survived' \
         >"$LAB_RUN/nofork.out" 2>&1 || true
     sed 's/^/  | /' "$LAB_RUN/nofork.out"
-    check "the second fork failed with ENOMEM, as the post explains (C5)" \
+    say "$(msg l02.s3.hint)"
+    check "$(msg l02.s3.enomem)" \
         grep -q 'Cannot allocate memory' "$LAB_RUN/nofork.out"
     lab_finish
 }

@@ -9,7 +9,7 @@ export LAB_NETWORK=0   # no network namespaces needed
 
 lab_steps() {
     local root=$LAB_EXEC_DIR/root
-    step 1 "A root file system: busybox and its applet links"
+    step 1 "$(msg l04.s1.title)"
     mkdir -p "$root/bin"
     cp /bin/busybox "$root/bin/busybox"
     # Debian's busybox package is linked dynamically (busybox-static is not):
@@ -21,9 +21,9 @@ lab_steps() {
         [ "$applet" = busybox ] && continue
         ln -sf busybox "$root/bin/$applet"
     done
-    say "$(find "$root/bin" | wc -l) files in $root/bin"
+    say "$(msg l04.s1.files "$(find "$root/bin" | wc -l)" "$root/bin")"
 
-    step 2 "pivot_root into it, in new mount and PID namespaces"
+    step 2 "$(msg l04.s2.title)"
     post "unshare --mount --pid --fork bash"
     post "cd ROOT && mkdir oldroot && pivot_root . oldroot"
     post "mkdir proc && mount -t proc proc /proc; umount -l /oldroot"
@@ -31,18 +31,18 @@ lab_steps() {
     ours "$TUNA_BIN/02-unshare" --mount --pid --fork -- "$TUNA_BIN/04-pivot" "${X[@]}" "$root" \
         -- /bin/sh -c 'echo "== mount"; mount; echo "== ps"; ps; echo "== ls /"; ls /' \
         | tee "$LAB_RUN/inside"
-    check "inside, only the new root and /proc are mounted (C24)" \
+    check "$(msg l04.s2.only)" \
         sh -c "[ \$(sed -n '/^== mount/,/^== ps/p' '$LAB_RUN/inside' | grep -c ' on ') = 2 ]"
-    check "inside, /oldroot is gone" sh -c "! grep -qx oldroot '$LAB_RUN/inside'"
-    check "the host's mount table did not change" \
+    check "$(msg l04.s2.oldroot)" sh -c "! grep -qx oldroot '$LAB_RUN/inside'"
+    check "$(msg l04.s2.host)" \
         sh -c "! grep -q '$root' /proc/self/mountinfo"
 
-    step 3 "Why not chroot (C25)"
-    say "chroot changes only the root directory: the process still sees every mount of"
-    say "the host (in /proc/self/mountinfo) and, as root, can climb out of it."
+    step 3 "$(msg l04.s3.title)"
+    say "$(msg l04.s3.why1)"
+    say "$(msg l04.s3.why2)"
     chroot "$root" /bin/sh -c 'mount -t proc proc /proc 2>/dev/null; wc -l </proc/self/mountinfo; umount /proc' \
         >"$LAB_RUN/chroot.out" 2>&1 || true
-    say "mounts visible under chroot: $(head -1 "$LAB_RUN/chroot.out")"
+    say "$(msg l04.s3.visible "$(head -1 "$LAB_RUN/chroot.out")")"
     lab_finish
 }
 

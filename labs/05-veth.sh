@@ -20,13 +20,13 @@ start_netns_container() {
 }
 
 lab_steps() {
-    step 1 "A container: a process in its own network namespace"
+    step 1 "$(msg l05.s1.title)"
     post "unshare --net ... bash"
     start_netns_container
-    say "the container is PID $CPID; its network namespace has only lo, down:"
+    say "$(msg l05.s1.only_lo "$CPID")"
     nsenter --target "$CPID" --net ip -br link | sed 's/^/  | /'
 
-    step 2 "A veth pair, one end moved in and renamed eth0"
+    step 2 "$(msg l05.s2.title)"
     post "ip link add name h$CPID type veth peer name c$CPID"
     post "ip link set c$CPID netns $CPID"
     post "ip addr add $HOST_ADDR/$PREFIX_LEN dev h$CPID; ip link set dev h$CPID up"
@@ -36,12 +36,12 @@ lab_steps() {
         --host-addr "$HOST_ADDR/$PREFIX_LEN" --container-addr "$CONTAINER_ADDR/$PREFIX_LEN"
     ours on_host "$TUNA_BIN/05-veth" show --pid "$CPID"
     addr=$(nsenter --target "$CPID" --net ip -j addr show eth0 | jq -r '.[0].addr_info[] | select(.family == "inet") | "\(.local)/\(.prefixlen)"')
-    check "inside, eth0 has $addr (ip -j)" [ "$addr" = "$CONTAINER_ADDR/$PREFIX_LEN" ]
+    check "$(msg l05.s2.eth0 "$addr")" [ "$addr" = "$CONTAINER_ADDR/$PREFIX_LEN" ]
 
-    step 3 "Real packets across the pair (C26)"
+    step 3 "$(msg l05.s3.title)"
     post "ping $HOST_ADDR"
-    check "the container pings the host" nsenter --target "$CPID" --net ping -c 1 -W 2 "$HOST_ADDR"
-    check "the host pings the container" on_host ping -c 1 -W 2 "$CONTAINER_ADDR"
+    check "$(msg l05.s3.c2h)" nsenter --target "$CPID" --net ping -c 1 -W 2 "$HOST_ADDR"
+    check "$(msg l05.s3.h2c)" on_host ping -c 1 -W 2 "$CONTAINER_ADDR"
     lab_finish
 }
 

@@ -8,7 +8,7 @@ set -u
 lab_init "$@"
 
 lab_steps() {
-    step 1 "A container on a veth pair, with a default route"
+    step 1 "$(msg l06.s1.title)"
     on_host "$TUNA_BIN/02-unshare" --net --pidfile "$LAB_RUN/container.pid" -- sleep 3600 &
     echo $! >"$LAB_RUN/unshare.pid"
     for _ in $(seq 100); do
@@ -20,34 +20,34 @@ lab_steps() {
     ours on_host "$TUNA_BIN/05-veth" add --pid "$CPID" --gateway "$HOST_ADDR" \
         --host-addr "$HOST_ADDR/$PREFIX_LEN" --container-addr "$CONTAINER_ADDR/$PREFIX_LEN"
     if nsenter --target "$CPID" --net ping -c 1 -W 1 "$INTERNET_ADDR" >/dev/null 2>&1; then
-        result fail "$INTERNET_ADDR answered before NAT"
+        result fail "$(msg l06.s1.answered "$INTERNET_ADDR")"
     else
-        result ok "before NAT: no answer from $INTERNET_ADDR (it has no route back to $CONTAINER_NET)"
+        result ok "$(msg l06.s1.no_answer "$INTERNET_ADDR" "$CONTAINER_NET")"
     fi
 
-    step 2 "Forwarding and masquerade, in one nftables batch"
+    step 2 "$(msg l06.s2.title)"
     post "sysctl -w net.ipv4.ip_forward=1"
     post "iptables -t nat -A POSTROUTING -s 172.17.0.1/16 -j MASQUERADE"
     ours on_host "$TUNA_BIN/06-nat" "${X[@]}" enable --source "$CONTAINER_NET" --out-if "$LAB_UPLINK_IF"
-    say "the kernel's ruleset, as nft lists it:"
+    say "$(msg l06.s2.ruleset)"
     on_host nft list table ip tuna | sed 's/^/  | /'
-    check "ip_forward is $(on_host cat /proc/sys/net/ipv4/ip_forward) in the lab host's namespace" \
+    check "$(msg l06.s2.forward "$(on_host cat /proc/sys/net/ipv4/ip_forward)")" \
         [ "$(on_host cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
 
-    step 3 "The way out (C28)"
-    post "ping 8.8.8.8        # the lab's stand-in: $INTERNET_ADDR"
-    check "the container reaches $INTERNET_ADDR" \
+    step 3 "$(msg l06.s3.title)"
+    post "ping 8.8.8.8        # $(msg l06.s3.stand_in "$INTERNET_ADDR")"
+    check "$(msg l06.s3.reaches "$INTERNET_ADDR")" \
         nsenter --target "$CPID" --net ping -c 2 -W 2 "$INTERNET_ADDR"
     ours on_host "$TUNA_BIN/06-nat" show
     packets=$(on_host "$TUNA_BIN/06-nat" show --json | jq '[.. | .packets? // empty] | add // 0')
-    check "the masquerade counted $packets packets" arith "${packets:-0} > 0"
+    check "$(msg l06.s3.counted "$packets")" arith "${packets:-0} > 0"
 
-    step 4 "Without the rule, no way back"
+    step 4 "$(msg l06.s4.title)"
     ours on_host "$TUNA_BIN/06-nat" "${X[@]}" disable
     if nsenter --target "$CPID" --net ping -c 1 -W 1 "$INTERNET_ADDR" >/dev/null 2>&1; then
-        result fail "$INTERNET_ADDR still answers after disable"
+        result fail "$(msg l06.s4.answers "$INTERNET_ADDR")"
     else
-        result ok "after disable: no answer again"
+        result ok "$(msg l06.s4.no_answer)"
     fi
     lab_finish
 }

@@ -40,7 +40,7 @@ worker_of() {
 HOG_SECONDS=6
 
 lab_steps() {
-    step 1 "A CPU hog, unconstrained"
+    step 1 "$(msg l07.s1.title)"
     post "stress -c 1"
     "$TUNA_BIN/07-stress" -c 1 -t "${HOG_SECONDS}s" >"$LAB_RUN/free.out" &
     hog=$(worker_of $!)
@@ -48,9 +48,9 @@ lab_steps() {
     free=$(share_of "$hog" 2)
     wait
     sed 's/^/  | /' "$LAB_RUN/free.out"
-    check "the hog got $free% of a core (the kernel's utime+stime)" arith "$free >= 80"
+    check "$(msg l07.s1.free "$free")" arith "$free >= 80"
 
-    step 2 "The same hog under a 20% quota (C29)"
+    step 2 "$(msg l07.s2.title)"
     ours "$TUNA_BIN/01-cgroup" "${X[@]}" create "$GROUP" --cpu 20%
     # 01-cgroup joins the group, then execs 07-stress in the same process.
     "$TUNA_BIN/01-cgroup" exec "$GROUP" -- "$TUNA_BIN/07-stress" -c 1 -t "${HOG_SECONDS}s" \
@@ -61,11 +61,11 @@ lab_steps() {
     wait
     sed 's/^/  | /' "$LAB_RUN/capped.out"
     throttled=$(cgroup_cpu_stat "$GROUP" nr_throttled)
-    check "the hog got $capped% of a core, throttled in $throttled periods" \
+    check "$(msg l07.s2.capped "$capped" "$throttled")" \
         arith "$capped >= 15 && $capped <= 25 && $throttled > 0"
 
     if command -v stress >/dev/null; then
-        step 3 "Debian's stress, the post's tool, under the same quota"
+        step 3 "$(msg l07.s3.title)"
         "$TUNA_BIN/01-cgroup" exec "$GROUP" -- stress -c 1 -t 3 | sed 's/^/  | /'
     fi
     lab_finish

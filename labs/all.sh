@@ -37,34 +37,34 @@ POST_PROGRAMS=(ls mount umount df lsblk mkdir rm ping ip ps)
 # container, the lab's host and the stand-in internet, each a network
 # namespace, joined by veth pairs.
 network_picture() {
-    say "The network the lab builds (the masquerade comes in step 5):"
+    say "$(msg all.net.intro)"
     echo
-    box_top "container: PID $CPID, its own network namespace"
-    box_line "$(printf '%-18s %s' "eth0 (was c$CPID)" "$CONTAINER_ADDR/$PREFIX_LEN")"
-    box_line "$(printf '%-18s %s' "default route via" "$HOST_ADDR (step 5)")"
+    box_top "$(msg all.net.container "$CPID")"
+    box_line "$(pad_to 18 "$(msg all.net.eth0_was "$CPID")") $CONTAINER_ADDR/$PREFIX_LEN"
+    box_line "$(pad_to 18 "$(msg all.net.default_via)") $(msg all.net.step5 "$HOST_ADDR")"
     box_bottom
-    box_link "veth pair"
+    box_link "$(msg all.net.veth_pair)"
     if [ "$LAB_REAL_HOST" = 1 ]; then
-        box_top "host: this machine's own network namespace"
-        box_line "$(printf '%-18s %s' "h$CPID" "$HOST_ADDR/$PREFIX_LEN")"
-        box_line "masquerade: ip saddr $CONTAINER_NET (step 5)"
-        box_line "ip_forward = 1 (step 5)"
+        box_top "$(msg all.net.real_host)"
+        box_line "$(pad_to 18 "h$CPID") $HOST_ADDR/$PREFIX_LEN"
+        box_line "masquerade: ip saddr $(msg all.net.step5 "$CONTAINER_NET")"
+        box_line "ip_forward = $(msg all.net.step5 1)"
         box_bottom
-        box_link "the machine's own uplink: the internet"
+        box_link "$(msg all.net.real_uplink)"
         echo
         return 0
     fi
-    box_top "lab host: network namespace $LAB_HOST_NS"
-    box_line "$(printf '%-18s %s' "h$CPID" "$HOST_ADDR/$PREFIX_LEN")"
+    box_top "$(msg all.net.lab_host "$LAB_HOST_NS")"
+    box_line "$(pad_to 18 "h$CPID") $HOST_ADDR/$PREFIX_LEN"
     box_line "masquerade: ip saddr $CONTAINER_NET oifname $LAB_UPLINK_IF"
-    box_line "ip_forward = 1 (step 5)"
-    box_line "$(printf '%-18s %s' "$LAB_UPLINK_IF" "$UPLINK_HOST_ADDR/$UPLINK_NET_PREFIX")"
+    box_line "ip_forward = $(msg all.net.step5 1)"
+    box_line "$(pad_to 18 "$LAB_UPLINK_IF") $UPLINK_HOST_ADDR/$UPLINK_NET_PREFIX"
     box_bottom
-    box_link "veth pair"
-    box_top "the internet: network namespace $LAB_UPLINK_NS"
-    box_line "$(printf '%-18s %s' uplink0 "$INTERNET_ADDR/$UPLINK_NET_PREFIX")"
-    box_line "no route back to $CONTAINER_NET:"
-    box_line "a reply reaches the container only through the masquerade"
+    box_link "$(msg all.net.veth_pair)"
+    box_top "$(msg all.net.internet "$LAB_UPLINK_NS")"
+    box_line "$(pad_to 18 uplink0) $INTERNET_ADDR/$UPLINK_NET_PREFIX"
+    box_line "$(msg all.net.no_route "$CONTAINER_NET")"
+    box_line "$(msg all.net.only_masq)"
     box_bottom
     echo
 }
@@ -101,15 +101,15 @@ hog_runs_to_the_end() {
 # the world down afterwards.
 lab_steps() {
     # ------------------------------------------------------------------------------
-    step 1 "An image on ZFS, a read-only snapshot, a copy-on-write clone" 03-zfs-image
+    step 1 "$(msg all.s1.title)" 03-zfs-image
     post "zpool create zpools /dev/sda5"
     post "zfs create zpools/images -o mountpoint=/zpools/images"
     post "zfs create zpools/images/myImage -o mountpoint=/zpools/images/myImage"
     ours zfs_tool "${X[@]}" pool create --size 1G
     ours zfs_tool "${X[@]}" image create "$IMAGE"
     post "cp ${POST_PROGRAMS[*]} stress ... bin/; cp -r /lib /usr/lib /usr/lib64 ..."
-    say "tuna copies each program and exactly the libraries it needs (ELF DT_NEEDED),"
-    say "plus busybox for a shell, and 07-stress in the place of stress."
+    say "$(msg all.s1.copy1)"
+    say "$(msg all.s1.copy2)"
     ours zfs_tool image populate "$IMAGE" --busybox \
         --from-host "${POST_PROGRAMS[@]}" "$TUNA_BIN/07-stress"
     post "zfs snapshot zpools/images/myImage@v1.0"
@@ -122,23 +122,23 @@ lab_steps() {
     used=$(zfs_tool list --json | jq -r ".[] | select(.name == \"$CONTAINER\") | .used")
     refer=$(zfs_tool list --json | jq -r ".[] | select(.name == \"$CONTAINER\") | .refer")
     if [ -n "$used" ] && [ -n "$refer" ] && [ "$refer" -gt 0 ] && [ $((used * 100 / refer)) -lt 5 ]; then
-        result ok "the clone costs almost nothing: USED $used bytes, REFER $refer bytes (C22)"
+        result ok "$(msg all.s1.clone_ok "$used" "$refer")"
     else
-        result fail "clone USED '$used' is not small beside REFER '$refer'"
+        result fail "$(msg all.s1.clone_fail "$used" "$refer")"
     fi
 
     # ------------------------------------------------------------------------------
-    step 2 "The container's cgroup, then new namespaces; hostname tuna" 02-unshare
-    say "A cgroup namespace takes the group its maker is in as its root."
-    say "So the container joins its cgroup first, and makes its namespaces after:"
-    say "inside, it then sees its own group as / (container runtimes do the same)."
-    say "The group gets its limits in step 6."
+    step 2 "$(msg all.s2.title)" 02-unshare
+    say "$(msg all.s2.why1)"
+    say "$(msg all.s2.why2)"
+    say "$(msg all.s2.why3)"
+    say "$(msg all.s2.why4)"
     post "cgcreate -a root -g cpu:myContainer; cgcreate -a root -g memory:myContainer"
     ours "$TUNA_BIN/01-cgroup" "${X[@]}" create "$LAB_CONTAINER_CGROUP"
     post "unshare --mount --uts --ipc --net --pid --cgroup --fork bash"
     post "hostname tuna; exec bash"
-    say "The container joins the group, makes its namespaces, and waits on a FIFO"
-    say "until the host side is ready; then 04-pivot (step 3) runs in it."
+    say "$(msg all.s2.fifo1)"
+    say "$(msg all.s2.fifo2)"
     mkfifo "$LAB_RUN/go"
     host_netns=()
     [ -n "$LAB_HOST_NS" ] && host_netns=(ip netns exec "$LAB_HOST_NS")
@@ -158,7 +158,7 @@ lab_steps() {
     done
     CPID=$(cat "$LAB_RUN/container.pid")
     echo "$CPID" >"$LAB_RUN/veth.pid"
-    say "the container's PID 1 is PID $CPID on the host"
+    say "$(msg all.s2.cpid "$CPID")"
     post "ls -al /proc/$CPID/ns"
     ours "$TUNA_BIN/02-unshare" --show "$CPID"
     # Compared with this script's own namespaces, which are the host's (PID 1's
@@ -167,19 +167,19 @@ lab_steps() {
     for ns in ipc mnt net pid uts cgroup time user; do
         [ "$(readlink "/proc/$CPID/ns/$ns")" != "$(readlink "/proc/$$/ns/$ns")" ] && differ="$differ $ns"
     done
-    check "namespaces that differ from the host's:$differ (time and user stay the host's)" \
+    check "$(msg all.s2.differ "$differ")" \
         [ "$differ" = " ipc mnt net pid uts cgroup" ]
-    say "The container's cgroup, as the host sees it (/proc/$CPID/cgroup):"
+    say "$(msg all.s2.cg_host "$CPID")"
     sed 's/^/  | /' "/proc/$CPID/cgroup"
-    say "and as the container sees it, through its cgroup namespace:"
+    say "$(msg all.s2.cg_inside)"
     nsenter --target "$CPID" --cgroup cat "/proc/$CPID/cgroup" >"$LAB_RUN/cgroup.inside"
     sed 's/^/  | /' "$LAB_RUN/cgroup.inside"
     # shellcheck disable=SC2016  # awk's own fields
-    check "inside, every line of /proc/$CPID/cgroup ends in '/': the group is its root" \
+    check "$(msg all.s2.cg_root "$CPID")" \
         awk -F: 'END { exit !(NR > 0 && bad == 0) } $3 != "/" { bad = 1 }' "$LAB_RUN/cgroup.inside"
 
     # ------------------------------------------------------------------------------
-    step 3 "pivot_root into the clone, /proc of the new PID namespace, old root gone" 04-pivot
+    step 3 "$(msg all.s3.title)" 04-pivot
     post "cd /zpools/containers/myContainer && mkdir oldroot && pivot_root . oldroot"
     post "mkdir proc && mount -t proc proc /proc"
     post "umount -l /oldroot"
@@ -192,17 +192,17 @@ lab_steps() {
     post "ps; echo \$\$"
     in_container ps
     nspid=$(awk '/^NSpid:/ {print $NF}' "/proc/$CPID/status")
-    check "the container's shell is PID $nspid in its namespace (C23)" [ "$nspid" = 1 ]
-    check "hostname inside is '$(in_container hostname)', the host's is still '$(hostname)'" \
+    check "$(msg all.s3.pid1 "$nspid")" [ "$nspid" = 1 ]
+    check "$(msg all.s3.hostname "$(in_container hostname)" "$(hostname)")" \
         [ "$(in_container hostname)" = tuna ]
     post "df -h; mount"
     in_container mount
     mounts=$(awk '{print $5}' "/proc/$CPID/mountinfo" | tr '\n' ' ')
-    check "mounts inside: $mounts- and no /oldroot (C24)" \
+    check "$(msg all.s3.mounts "$mounts")" \
         sh -c "[ ! -e /proc/$CPID/root/oldroot ] && ! grep -q ' /oldroot' /proc/$CPID/mountinfo"
 
     # ------------------------------------------------------------------------------
-    step 4 "A veth pair: one end in the container, renamed eth0" 05-veth
+    step 4 "$(msg all.s4.title)" 05-veth
     post "ip link add name h$CPID type veth peer name c$CPID"
     post "ip link set c$CPID netns $CPID"
     post "ip addr add $HOST_ADDR/$PREFIX_LEN dev h$CPID; ip link set dev h$CPID up"
@@ -211,19 +211,19 @@ lab_steps() {
         --host-addr "$HOST_ADDR/$PREFIX_LEN" --container-addr "$CONTAINER_ADDR/$PREFIX_LEN"
     network_picture
     post "ping $HOST_ADDR"
-    check "the container pings the host at $HOST_ADDR (C26)" \
+    check "$(msg all.s4.ping "$HOST_ADDR")" \
         in_container ping -c 1 -W 2 "$HOST_ADDR"
 
     # ------------------------------------------------------------------------------
-    step 5 "NAT: forwarding and masquerade, and the way out" 06-nat
+    step 5 "$(msg all.s5.title)" 06-nat
     post "(container) ip route add default via $HOST_ADDR"
     ours in_container ip route add default via "$HOST_ADDR"
     if [ "$LAB_REAL_HOST" = 0 ]; then
-        say "Before NAT the packets leave, but $INTERNET_ADDR has no route back to $CONTAINER_NET:"
+        say "$(msg all.s5.before "$INTERNET_ADDR" "$CONTAINER_NET")"
         if in_container ping -c 1 -W 1 "$INTERNET_ADDR" >/dev/null 2>&1; then
-            result fail "$INTERNET_ADDR answered before NAT: the uplink must not route back"
+            result fail "$(msg all.s5.answered "$INTERNET_ADDR")"
         else
-            result ok "before NAT, ping $INTERNET_ADDR gets no answer"
+            result ok "$(msg all.s5.no_answer "$INTERNET_ADDR")"
         fi
     fi
     post "sysctl -w net.ipv4.ip_forward=1"
@@ -237,47 +237,47 @@ lab_steps() {
     [ "$LAB_REAL_HOST" = 0 ] && out_if=(--out-if "$LAB_UPLINK_IF")
     ours on_host "$TUNA_BIN/06-nat" "${X[@]}" enable --source "$CONTAINER_NET" "${out_if[@]}"
     if [ "$LAB_REAL_HOST" = 0 ]; then
-        post "ping 8.8.8.8      # our stand-in for the internet: $INTERNET_ADDR"
-        check "after NAT the container reaches $INTERNET_ADDR (C28)" \
+        post "ping 8.8.8.8      # $(msg all.s5.stand_in "$INTERNET_ADDR")"
+        check "$(msg all.s5.reaches "$INTERNET_ADDR")" \
             in_container ping -c 1 -W 2 "$INTERNET_ADDR"
         packets=$(on_host nft -j list table ip tuna | jq '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add // 0')
-        check "the masquerade rule counted $packets packet(s) (nft -j)" [ "${packets:-0}" -gt 0 ]
+        check "$(msg all.s5.counted "$packets")" [ "${packets:-0}" -gt 0 ]
     fi
     on_host "$TUNA_BIN/06-nat" show
 
     # ------------------------------------------------------------------------------
-    step 6 "The cgroup's limits: 20% of one CPU and 200M of memory" 01-cgroup
+    step 6 "$(msg all.s6.title)" 01-cgroup
     post "echo 20000 > /sys/fs/cgroup/myContainer/cpu.max          # 20% CPU"
     post "echo 209715200 > /sys/fs/cgroup/myContainer/memory.max   # 200 MB"
     ours "$TUNA_BIN/01-cgroup" "${X[@]}" set "$LAB_CONTAINER_CGROUP" \
         --cpu "$CPU_LIMIT" --memory "$MEMORY_LIMIT"
     post "cgclassify -g cpu,memory:myContainer $CPID"
-    say "Done in step 2: the container joined the group before it made its cgroup namespace."
+    say "$(msg all.s6.done)"
     ours "$TUNA_BIN/01-cgroup" stat "$LAB_CONTAINER_CGROUP"
     cgroup_limits "$LAB_CONTAINER_CGROUP"
-    check "the kernel holds $CPU_LIMIT of a CPU and $MEMORY_LIMIT: $LIMITS" \
+    check "$(msg all.s6.holds "$CPU_LIMIT" "$MEMORY_LIMIT" "$LIMITS")" \
         limits_are "${CPU_LIMIT%\%}" "$MEMORY_LIMIT_BYTES"
-    say "the lab's own shell stays in $(cgroup_membership $$): only PID $CPID (and what it starts) moved"
-    check "PID $CPID is in the cgroup ($(cgroup_membership "$CPID"))" \
+    say "$(msg all.s6.own_shell "$(cgroup_membership $$)" "$CPID")"
+    check "$(msg all.s6.in_cgroup "$CPID" "$(cgroup_membership "$CPID")")" \
         in_cgroup "$CPID" "$LAB_CONTAINER_CGROUP"
 
     # ------------------------------------------------------------------------------
-    step 7 "The load test: the limits bite" 07-stress
+    step 7 "$(msg all.s7.title)" 07-stress
     # The load runs in the container as `docker exec` would: nsenter into its
     # namespaces, joined to its cgroup first by 01-cgroup exec.
     cg_exec() { "$TUNA_BIN/01-cgroup" exec "$LAB_CONTAINER_CGROUP" -- "$@"; }
-    post "stress -c 1      # top on the host shows ~20%"
+    post "stress -c 1      # $(msg all.s7.top)"
     stat_json() { "$TUNA_BIN/01-cgroup" stat --json "$LAB_CONTAINER_CGROUP"; }
     usage_file=$(cgroup_cpu_usage_file "$LAB_CONTAINER_CGROUP") ||
-        { result fail "no CPU usage counter for $LAB_CONTAINER_CGROUP"; lab_finish; return 1; }
+        { result fail "$(msg all.s7.no_counter "$LAB_CONTAINER_CGROUP")"; lab_finish; return 1; }
     usage_unit=${usage_file##* } usage_file=${usage_file% *}
     ours cg_exec nsenter --target "$CPID" --mount --uts --ipc --net --pid --root --wd \
         -- /bin/07-stress -c 1 -t "$((STRESS_SECONDS + 1))s" &
     stress_pid=$!
     sleep 0.5   # the hog starts
-    say "What top shows, second by second: the group's CPU time over wall time,"
-    say "read from $usage_file ($usage_unit)."
-    say "One # is 2% of one CPU; | marks the limit, $CPU_LIMIT."
+    say "$(msg all.s7.chart1)"
+    say "$(msg all.s7.chart2 "$usage_file" "$usage_unit")"
+    say "$(msg all.s7.chart3 "$CPU_LIMIT")"
     usage0=$(cpu_usage_us_in "$usage_file" "$usage_unit") t0=$(date +%s%N)
     usage_prev=$usage0 t_prev=$t0
     for second in $(seq "$STRESS_SECONDS"); do
@@ -296,12 +296,12 @@ lab_steps() {
     throttled=$(stat_json | jq '.cpu.nr_throttled')
     if [ "$share10" -ge $((CPU_SHARE_MIN * 10)) ] && [ "$share10" -le $((CPU_SHARE_MAX * 10)) ] &&
         [ "$throttled" -gt 0 ]; then
-        result ok "CPU share ${share}% (limit $CPU_LIMIT), throttled in $throttled periods (C29)"
+        result ok "$(msg all.s7.share_ok "$share" "$CPU_LIMIT" "$throttled")"
     else
-        result fail "CPU share ${share}% (limit $CPU_LIMIT, want $CPU_SHARE_MIN-$CPU_SHARE_MAX%), throttled $throttled"
+        result fail "$(msg all.s7.share_fail "$share" "$CPU_LIMIT" "$CPU_SHARE_MIN" "$CPU_SHARE_MAX" "$throttled")"
     fi
 
-    post "stress --vm 1 --vm-bytes 198M / 199M / 200M    # each killed under 200 MB"
+    post "stress --vm 1 --vm-bytes 198M / 199M / 200M    # $(msg all.s7.each_killed)"
     killed='' survived=''
     for bytes in 198M 199M 200M 250M; do
         kills0=$(stat_json | jq '.memory.oom_kills')
@@ -310,14 +310,14 @@ lab_steps() {
             -- /bin/07-stress -q --vm 1 --vm-bytes "$bytes" -t "${OOM_SECONDS}s" >/dev/null 2>&1 &
         hog_runs_to_the_end $! "$bytes" || rc=$?
         kills1=$(stat_json | jq '.memory.oom_kills')
-        say "--vm-bytes $bytes: exit status $rc, OOM kills $kills0 -> $kills1"
+        say "$(msg all.s7.vm_bytes "$bytes" "$rc" "$kills0" "$kills1")"
         if [ "$kills1" -gt "$kills0" ]; then killed="$killed $bytes"; else survived="$survived $bytes"; fi
     done
-    check "OOM kills $((kills1 - kills0)) at --vm-bytes 250M (C30)" [ "$kills1" -gt "$kills0" ]
-    say "killed:${killed:- none}; survived:${survived:- none}."
-    say "The post saw 198M killed too: the limit counts everything charged to the group"
-    say "(its shell, page tables, malloc headers), so the threshold moves with what else"
-    say "runs there: see docs/errata.md."
+    check "$(msg all.s7.oom "$((kills1 - kills0))")" [ "$kills1" -gt "$kills0" ]
+    say "$(msg all.s7.killed "${killed:- $(msg all.s7.none)}" "${survived:- $(msg all.s7.none)}")"
+    say "$(msg all.s7.post1)"
+    say "$(msg all.s7.post2)"
+    say "$(msg all.s7.post3)"
 
     lab_finish
 }

@@ -9,10 +9,13 @@
 # tears the lab's world down afterwards, however the steps ended.  In the
 # steps function, for each step:
 #
-#   step 4 "Network: a veth pair"
+#   step 4 "$(msg all.s4.title)" 05-veth
 #   post 'ip link add name h$CPID type veth peer name c$CPID'
 #   ours "$TUNA_BIN/05-veth" add --pid "$CPID" ...
-#   result ok "ping 172.17.0.1 from the container: 1 packet received"
+#   result ok "$(msg all.s4.ping "$HOST_ADDR")"
+#
+# Every text a lab prints is a key of the message tables (labs/lang.sh,
+# labs/lang/LANG.msg), in the language of --lang, TUNA_LANG or the locale.
 #
 # and ends with lab_finish, which prints the summary and returns 0 only when
 # every result held.
@@ -30,6 +33,10 @@ TUNA_BIN=${TUNA_BIN:-$TUNA_ROOT/bin}
 if [ ! -x "$TUNA_BIN/01-cgroup" ] && command -v 01-cgroup >/dev/null 2>&1; then
     TUNA_BIN=$(dirname "$(command -v 01-cgroup)")
 fi
+
+# The message tables: msg KEY ARGS... (labs/lang.sh).
+# shellcheck source=labs/lang.sh
+. "$LABS_DIR/lang.sh"
 
 # Where a group's files are, on v2, v1 and hybrid machines (cgroup_of, ...).
 # shellcheck source=labs/cgroupfs.sh
@@ -50,28 +57,26 @@ LAB_STEP=0
 
 # lab_usage: the options every lab takes.
 lab_usage() {
-    cat <<EOF
-Usage: $(basename "$0") [--name NAME] [--backend zfs|btrfs|overlay] [--keep]
-                 [--interactive] [--pause] [--real-host] [--quiet]
-
-  --name NAME      a name for this lab's world, so two labs can run at once
-                   (default: lab)
-  --backend B      storage for the image: zfs (default where it works), btrfs, overlay
-  --keep           leave the container running; print how to enter and remove it
-  --interactive    at the end, a shell inside the container
-  --pause          wait for Enter between steps (for a live demo)
-  --real-host      the post as written, on this machine's own network namespace,
-                   /zpools and the pool "zpools": only in a VM of your own
-  --quiet          no --explain trace, banners and results only
-EOF
+    msg lib.usage "$(basename "$0")" "$(lang_list | sed 's/ /|/g')"
+    echo
 }
 
 # lab_init "$@": parse the common options and derive every name from --name.
 lab_init() {
     LAB_NAME=lab LAB_BACKEND='' LAB_KEEP=0 LAB_INTERACTIVE=0 LAB_PAUSE=0
     LAB_REAL_HOST=0 X=(-x)   # X: the --explain flag, or nothing
+    # The language first, so every message below is in it.
+    local a want='' prev=''
+    for a in "$@"; do
+        [ "$prev" = --lang ] && want=$a
+        prev=$a
+    done
+    [ "$prev" = --lang ] && want=-
+    if [ -n "$want" ]; then lang_option_value "$want"; fi
+    lang_choose "$want"
     while [ $# -gt 0 ]; do
         case "$1" in
+        --lang) shift ;;   # chosen above
         --name) LAB_NAME=${2:?--name needs a value}; shift ;;
         --backend) LAB_BACKEND=${2:?--backend needs a value}; shift ;;
         --keep) LAB_KEEP=1 ;;
@@ -80,23 +85,23 @@ lab_init() {
         --real-host) LAB_REAL_HOST=1 ;;
         --quiet) X=() ;;
         -h|--help) lab_usage; exit 0 ;;
-        *) echo "$(basename "$0"): unknown option '$1' (see --help)" >&2; exit 2 ;;
+        *) echo "$(basename "$0"): $(msg lib.err.option "$1")" >&2; exit 2 ;;
         esac
         shift
     done
     case "$LAB_NAME" in
-    *[!a-z0-9]*|'') echo "$(basename "$0"): --name takes lower-case letters and digits" >&2; exit 2 ;;
+    *[!a-z0-9]*|'') echo "$(basename "$0"): $(msg lib.err.name_chars)" >&2; exit 2 ;;
     esac
     if [ ${#LAB_NAME} -gt 8 ]; then
-        echo "$(basename "$0"): --name is at most 8 characters (interface names are short)" >&2
+        echo "$(basename "$0"): $(msg lib.err.name_length)" >&2
         exit 2
     fi
     case "$LAB_BACKEND" in
     ''|zfs|btrfs|overlay) ;;
-    *) echo "$(basename "$0"): unknown backend '$LAB_BACKEND' (zfs, btrfs, overlay)" >&2; exit 2 ;;
+    *) echo "$(basename "$0"): $(msg lib.err.backend "$LAB_BACKEND")" >&2; exit 2 ;;
     esac
     if [ "$(id -u)" != 0 ]; then
-        echo "$(basename "$0"): the lab makes namespaces, cgroups and mounts: run it as root" >&2
+        echo "$(basename "$0"): $(msg lib.err.root)" >&2
         exit 1
     fi
     lab_names
@@ -195,7 +200,8 @@ limits_are() {
 # --- showing --------------------------------------------------------------------
 
 # step N TITLE [LESSON]: a step's banner.  LESSON (such as 03-zfs-image)
-# names the lesson the step comes from: docs/LESSON.md.
+# names the lesson the step comes from: docs/LESSON.md, or its translation
+# docs/LANG/LESSON.md where there is one.
 step() {
     # The lab's parent shell was killed (SIGKILL cannot be trapped): stop
     # here rather than build more of a world nobody will tear down.
@@ -205,13 +211,18 @@ step() {
     LAB_STEP=$1
     echo "$1" >"$LAB_RUN/step"
     if [ "$LAB_PAUSE" = 1 ] && [ "$1" != 1 ]; then
-        read -r -p "-- press Enter for step $1 --" _ </dev/tty || true
+        read -r -p "$(msg lib.press_enter "$1")" _ </dev/tty || true
     fi
+    local lesson
     echo
     echo "=============================================================================="
-    echo " Step $1. $2"
+    msg lib.step "$1" "$2"
+    echo
     if [ -n "${3:-}" ]; then
-        echo " Lesson ${3%%-*}: docs/$3.md"
+        lesson=docs/$3.md
+        [ -f "$TUNA_ROOT/docs/$TUNA_LANG_ACTIVE/$3.md" ] && lesson=docs/$TUNA_LANG_ACTIVE/$3.md
+        msg lib.lesson "${3%%-*}" "$lesson"
+        echo
     fi
     echo "=============================================================================="
 }
@@ -260,7 +271,7 @@ result() {
         LAB_PASSED=$((LAB_PASSED + 1))
     else
         printf '  [FAIL] %s\n' "$2"
-        LAB_FAILED+=("step $LAB_STEP: $2")
+        LAB_FAILED+=("$(msg lib.failed_item "$LAB_STEP" "$2")")
     fi
 }
 
@@ -282,13 +293,15 @@ BOX_WIDTH=60   # inside width of a box, in characters
 
 # box_top TITLE, box_line TEXT, box_bottom, box_link TEXT: a box drawn in
 # plain ASCII, one call per line, so a picture reads in any terminal.
+# Widths are in terminal columns (text_width), so Hangul lines up too.
 box_top() {
     local rule
-    rule=$(printf '%*s' $((BOX_WIDTH - ${#1} - 3)) '' | tr ' ' -)
+    text_width "$1"
+    rule=$(printf '%*s' $((BOX_WIDTH - REPLY - 3)) '' | tr ' ' -)
     printf '  +- %s %s+\n' "$1" "$rule"
 }
 box_line() {
-    printf '  |  %-*s|\n' $((BOX_WIDTH - 2)) "$1"
+    printf '  |  %s|\n' "$(pad_to $((BOX_WIDTH - 2)) "$1")"
 }
 box_bottom() {
     printf '  +%s+\n' "$(printf '%*s' "$BOX_WIDTH" '' | tr ' ' -)"
@@ -342,11 +355,13 @@ lab_finish() {
     echo
     echo "=============================================================================="
     if [ ${#LAB_FAILED[@]} -eq 0 ]; then
-        echo " All $LAB_PASSED results held."
+        msg lib.all_held "$LAB_PASSED"
+        echo
         echo "=============================================================================="
         return 0
     fi
-    echo " ${#LAB_FAILED[@]} result(s) did not hold ($LAB_PASSED did):"
+    msg lib.some_failed "${#LAB_FAILED[@]}" "$LAB_PASSED"
+    echo
     printf '   %s\n' "${LAB_FAILED[@]}"
     echo "=============================================================================="
     return 1
@@ -434,21 +449,21 @@ lab_run() {
     cpid=$(cat "$LAB_RUN/container.pid" 2>/dev/null || true)
     if [ "$status" = 0 ] && [ "$LAB_INTERACTIVE" = 1 ] && [ -n "$cpid" ]; then
         echo
-        echo "A shell inside the container (exit it to tear down):"
+        msg lib.interactive; echo
         nsenter --target "$cpid" --mount --uts --ipc --net --pid --cgroup --root --wd \
             /bin/sh </dev/tty || true
     fi
     if [ "$status" = 0 ] && [ "$LAB_KEEP" = 1 ]; then
         echo
-        echo "The lab's world is still there (--keep)."
-        [ -n "$cpid" ] && echo "Enter the container with:" &&
+        msg lib.kept; echo
+        [ -n "$cpid" ] && msg lib.enter_with && echo &&
             echo "  nsenter --target $cpid --mount --uts --ipc --net --pid --cgroup --root --wd /bin/sh"
-        echo "Remove everything with:"
+        msg lib.remove_with; echo
         echo "  $LABS_DIR/teardown.sh --name $LAB_NAME$([ "$LAB_REAL_HOST" = 1 ] && echo ' --real-host')"
         return 0
     fi
     if [ "$status" != 0 ]; then
-        echo "lab: stopped at step $(cat "$LAB_RUN/step" 2>/dev/null || echo 0) (status $status); tearing down" >&2
+        echo "lab: $(msg lib.stopped "$(cat "$LAB_RUN/step" 2>/dev/null || echo 0)" "$status")" >&2
     fi
     lab_teardown
     trap - INT TERM

@@ -105,6 +105,39 @@ zfs_answers() {
     esac
 }
 
+# --- the labs' language ------------------------------------------------------
+# The labs and exercises speak the language of TUNA_LANG (labs/lang.sh).
+# The suites run them in TUNA_TEST_LANG (default en, whatever this machine's
+# locale says), and read their output through the same tables: tmsg KEY
+# ARGS... is a message as the labs print it, tmsg_re KEY ERE... one as an
+# extended regular expression, each ARG an ERE put in where the message
+# has its %s.  TUNA_TEST_LANG=ko tests/run test_labs runs a suite in Korean.
+export TUNA_LANG=${TUNA_TEST_LANG:-en}
+# shellcheck source=labs/lang.sh
+. "$TUNA_ROOT/labs/lang.sh"
+# The suite's own locale stays as it is (the labs set theirs).
+TUNA_LOCALE_SET=1 lang_choose "$TUNA_LANG"
+
+tmsg() {
+    msg "$@"
+}
+
+tmsg_re() {
+    local key=$1 i=0 args=() text a
+    shift
+    for a in "$@"; do
+        i=$((i + 1))
+        args+=("@@$i@@")
+    done
+    text=$(msg "$key" "${args[@]}" | sed 's/[][\\.^$*+?(){}|]/\\&/g')
+    i=0
+    for a in "$@"; do
+        i=$((i + 1))
+        text=${text//"@@$i@@"/$a}
+    done
+    printf '%s' "$text"
+}
+
 # --- cleanup ----------------------------------------------------------------
 
 # on_cleanup CMD [ARGS...]: run at tearDown, newest first; errors ignored.

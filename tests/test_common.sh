@@ -267,5 +267,41 @@ hint: a hint" "$(cat "$TEST_TMP/err")"
         "$(sed -n 1p "$TEST_TMP/err")"
 }
 
+test_undo_write_file_puts_the_old_value_back_from_its_own_copy() {
+    local file=$TEST_TMP/value
+    : >"$file"   # a kernel file is there already: the write does not create it
+    trace undo-write-then-die "$file" old new
+    assertEquals "exit 1" 1 "$RC"
+    assertEquals "the undo wrote the old value, from the entry's copy" \
+        "write(\"$file\", \"old\") = 3   # undo" "$(grep '# undo$' "$TEST_TMP/err")"
+    assertEquals "the file holds the old value again" "old" "$(cat "$file")"
+}
+
+test_traced_statfs_names_the_file_system_by_its_magic() {
+    trace statfs /proc
+    assertEquals "probe: $(cat "$TEST_TMP/err")" 0 "$RC"
+    # stat(1) asks statfs(2) too, and prints the magic in hex: 9fa0 is proc's.
+    assertEquals "stat -f agrees: proc" "9fa0" "$(stat -f -c %t /proc)"
+    assertEquals "the call, the magic by name" \
+        'statfs("/proc", {f_type=PROC_SUPER_MAGIC}) = 0' "$(cat "$TEST_TMP/err")"
+    trace statfs "$TEST_TMP/missing"
+    assertEquals "a missing path: -ENOENT" "= -2" "$(cat "$TEST_TMP/out")"
+    assertContains "the errno by name" "$(cat "$TEST_TMP/err")" \
+        "{f_type=?}) = -1 ENOENT (No such file or directory)"
+}
+
+test_pidfd_signal_and_poll_are_traced_and_reach_the_process() {
+    trace pidfd-term
+    assertEquals "probe: $(cat "$TEST_TMP/err")" 0 "$RC"
+    # wait4(2), not the pidfd calls, says how the child ended: SIGTERM.
+    assertEquals "the child died of SIGTERM" "exit 143" "$(sed -n 1p "$TEST_TMP/out")"
+    assertContains "poll before the signal: nothing yet" "$(cat "$TEST_TMP/err")" \
+        "events=POLLIN}], 1, 0) = 0   # still running"
+    assertContains "the signal through the pidfd" "$(cat "$TEST_TMP/err")" \
+        ", SIGTERM, NULL, 0) = 0"
+    assertContains "poll after it: readable, the process has exited" \
+        "$(cat "$TEST_TMP/err")" "events=POLLIN}], 1, 5000) = 1   # until it has exited"
+}
+
 # shellcheck disable=SC1090
 . "$SHUNIT2"

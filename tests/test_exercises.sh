@@ -32,22 +32,39 @@ assert_exercise_passes() {
     local report
     report="$(cat "$TEST_TMP/report" "$TEST_TMP/err")"
     assertEquals "exit status of run $1: $report" 0 "$RC"
-    assertTrue "PASS in the report: $report" "grep -q '^PASS: exercise $1' '$TEST_TMP/report'"
+    grep -Eq -- "^PASS: $(tmsg_re ex.pass "$1-[a-z0-9-]+")\$" "$TEST_TMP/report"
+    assertTrue "PASS in the report: $report" $?
     assertFalse "no WRONG in the report: $report" "grep -q 'WRONG' '$TEST_TMP/report'"
 }
 
 # assert_exercise_fails_saying N PHRASE...: exit 1, NOT YET, and every
-# PHRASE (fixed strings) in a WRONG paragraph or its "do:" line.
+# PHRASE (fixed strings) in a WRONG paragraph or its "do:" line.  The
+# phrases are English: in another language (TUNA_TEST_LANG) the report must
+# say the same in its own words: an English run of the same check gives the
+# same "do:" lines and the same number of WRONG paragraphs, none of them
+# word for word in English, and the phrases are looked for there.
 assert_exercise_fails_saying() {
-    local n=$1 phrase report
+    local n=$1 phrase report english=$TEST_TMP/report
     shift
     run_exercise "$n"
     report="$(cat "$TEST_TMP/report" "$TEST_TMP/err")"
     assertEquals "exit status of run $n: $report" 1 "$RC"
     assertTrue "NOT YET in the report: $report" "grep -q '^NOT YET: ' '$TEST_TMP/report'"
+    if [ "$TUNA_LANG" != en ]; then
+        cp "$TEST_TMP/report" "$TEST_TMP/report.lang"
+        english=$TEST_TMP/report.en
+        EX_REPORT_WIDTH=100000 TUNA_LANG=en run_capture "$english" "$TEST_TMP/err.en" "$RUN" "$n"
+        assertEquals "the same do: lines in $TUNA_LANG and in English: $report" \
+            "$(grep '^     do: ' "$english")" "$(grep '^     do: ' "$TEST_TMP/report.lang")"
+        assertEquals "as many WRONG paragraphs in $TUNA_LANG as in English: $report" \
+            "$(grep -c '^  WRONG: ' "$english")" "$(grep -c '^  WRONG: ' "$TEST_TMP/report.lang")"
+        grep '^  WRONG: ' "$TEST_TMP/report.lang" | grep -qxFf - "$english"
+        assertFalse "the WRONG paragraphs are translated: $report" $?
+        cp "$TEST_TMP/report.lang" "$TEST_TMP/report"
+    fi
     for phrase in "$@"; do
-        grep -E '^  WRONG: |^     do: ' "$TEST_TMP/report" | grep -qF -- "$phrase"
-        assertTrue "the report says \"$phrase\": $report" $?
+        grep -E '^  WRONG: |^     do: ' "$english" | grep -qF -- "$phrase"
+        assertTrue "the report says \"$phrase\": $(cat "$english")" $?
     done
 }
 
@@ -179,25 +196,33 @@ test_run_as_a_user_exits_2_and_says_run_it_as_root() {
         EX_REPORT_WIDTH=100000 run_capture "$TEST_TMP/report" "$TEST_TMP/err" \
             setpriv --reuid=65534 --regid=65534 --clear-groups "$RUN" "$n"
         assertEquals "exit status of run $n as nobody" 2 "$RC"
-        grep -q 'run it as root' "$TEST_TMP/report"
+        grep -qF "$(tmsg ex.need_root)" "$TEST_TMP/report"
         assertTrue "run $n as nobody says why: $(cat "$TEST_TMP/report")" $?
     done
 }
 
 test_run_prints_every_task_and_the_readme_has_it() {
-    local n title
+    local n title prefix readme
     for n in 01 02 03 04 05 06 07; do
         run_exercise "$n" --task
         assertEquals "exit status of run $n --task" 0 "$RC"
         title=$(head -n 1 "$TEST_TMP/report")
-        assertEquals "task $n starts with its title: $title" "Exercise $n - " "${title:0:14}"
+        prefix=$(tmsg ex.task_title "$n" '')
+        assertEquals "task $n starts with its title: $title" "$prefix" "${title:0:${#prefix}}"
         grep -q "make exercise N=$n" "$TEST_TMP/report"
         assertTrue "task $n says how to check it" $?
-        grep -qxF -- "## $title" "$TUNA_ROOT/labs/exercises/README.md"
-        assertTrue "README.md has the title of $n as a heading: $title" $?
+        # The README in the language, where there is one.
+        readme=$TUNA_ROOT/labs/exercises/README.md
+        [ "$TUNA_LANG" = en ] || readme=$TUNA_ROOT/docs/$TUNA_LANG/exercises.md
+        if [ -f "$readme" ]; then
+            grep -qxF -- "## $title" "$readme"
+            assertTrue "${readme#"$TUNA_ROOT"/} has the title of $n as a heading: $title" $?
+        fi
     done
     run_exercise 1 --task
-    assertEquals "run 1 is run 01" "Exercise 01 - " "$(head -c 14 "$TEST_TMP/report")"
+    prefix=$(tmsg ex.task_title 01 '')
+    title=$(head -n 1 "$TEST_TMP/report")
+    assertEquals "run 1 is run 01" "$prefix" "${title:0:${#prefix}}"
 }
 
 # --- 01: a cgroup with 20% CPU and 200M memory ------------------------------------------------------
@@ -216,8 +241,8 @@ test_01_passes_with_quota_20000_and_200M() {
     fi
     echo 200M >"$(cgroup_file memory "$cg" "$(memory_limit_file)")"
     EX_CGROUP=$cg assert_exercise_passes 01
-    assertTrue "the report names the files: $(cat "$TEST_TMP/report")" \
-        "grep -q '$(quota_file): 20000 µs every 100000 µs period = 20% of one CPU' '$TEST_TMP/report'"
+    grep -qF -- "$(tmsg lib.cpu_ok "$(quota_file)" 20000 100000 20)" "$TEST_TMP/report"
+    assertTrue "the report names the files: $(cat "$TEST_TMP/report")" $?
 }
 
 # The post's "20" (as cpu.cfs_quota_us, or as cpu.max "20 100000" on v2):
@@ -362,7 +387,8 @@ test_03_passes_with_btrfs_snapshot_r_and_a_writable_snapshot() {
     btrfs -q subvolume snapshot "$STORE/images/myImage@v1.0" "$STORE/containers/myContainer"
     EX_IMAGE=$STORE/images/myImage EX_CLONE=$STORE/containers/myContainer \
         assert_exercise_passes 03
-    assertTrue "the report names btrfs" "grep -q 'the image is on btrfs' '$TEST_TMP/report'"
+    grep -qF -- "$(tmsg ex03.the_storage_is_zfs_btrfs_or_overlay.0 btrfs)" "$TEST_TMP/report"
+    assertTrue "the report names btrfs" $?
 }
 
 test_03_a_snapshot_without_r_fails_and_says_it_is_writable() {
@@ -439,9 +465,10 @@ test_03_passes_with_a_zfs_snapshot_and_clone() {
     zfs clone "$POOL/images/myImage@v1.0" "$POOL/containers/myContainer" || fail "zfs clone"
     EX_IMAGE=$ZROOT/images/myImage EX_CLONE=$ZROOT/containers/myContainer \
         assert_exercise_passes 03
-    assertTrue "the report names zfs" "grep -q 'the image is on zfs' '$TEST_TMP/report'"
-    assertTrue "the report names the clone's origin" \
-        "grep -q '$POOL/containers/myContainer is a writable clone of $POOL/images/myImage@v1.0' '$TEST_TMP/report'"
+    grep -qF -- "$(tmsg ex03.the_storage_is_zfs_btrfs_or_overlay.0 zfs)" "$TEST_TMP/report"
+    assertTrue "the report names zfs" $?
+    grep -qF -- "$(tmsg ex03.zfs_clone.4 "$POOL/containers/myContainer" "$POOL/images/myImage@v1.0")" "$TEST_TMP/report"
+    assertTrue "the report names the clone's origin" $?
 }
 
 test_03_a_zfs_copy_instead_of_a_clone_fails_and_says_it_has_no_origin() {
@@ -471,7 +498,8 @@ test_03_passes_with_an_overlay_clone() {
         "$TEST_TMP/clone" || fail "mount overlay"
     on_cleanup umount "$TEST_TMP/clone"
     EX_IMAGE=$TEST_TMP/image EX_CLONE=$TEST_TMP/clone assert_exercise_passes 03
-    assertTrue "the report names overlay" "grep -q 'the image is on overlay' '$TEST_TMP/report'"
+    grep -qF -- "$(tmsg ex03.the_storage_is_zfs_btrfs_or_overlay.0 overlay)" "$TEST_TMP/report"
+    assertTrue "the report names overlay" $?
 }
 
 test_03_the_image_as_upperdir_fails_and_says_writes_go_into_it() {
@@ -722,8 +750,8 @@ test_07_passes_while_a_hog_runs_under_quota_20000() {
     echo 20000 >"$(cgroup_file cpu "$cg" "$(quota_file)")"
     start_hog "$cg"
     EX_CGROUP=$cg assert_exercise_passes 07
-    assertTrue "the report gives the share and the throttling" \
-        "grep -Eq 'CPU share [0-9.]+% \\(limit 20%\\) over [0-9.]+ s, throttled [1-9]' '$TEST_TMP/report'"
+    grep -Eq -- "$(tmsg_re ex07.the_hog_is_held_at_20_percent.5 '[0-9.]+' 20 '[0-9.]+' '[1-9][0-9]*')" "$TEST_TMP/report"
+    assertTrue "the report gives the share and the throttling" $?
 }
 
 test_07_the_posts_echo_20_fails_and_says_the_limit_does_not_hold() {
@@ -740,8 +768,8 @@ test_07_the_posts_echo_20_fails_and_says_the_limit_does_not_hold() {
     EX_CGROUP=$cg assert_exercise_fails_saying 07 \
         "$unlimited" "the 20% limit does not hold" \
         "The cgroup has no CPU limit at all"
-    assertTrue "the report says it was not throttled" \
-        "grep -q 'throttled 0 times' '$TEST_TMP/report'"
+    grep -Eq -- "$(tmsg_re ex07.the_hog_is_held_at_20_percent.2 '[0-9.]+' '[0-9.]+' 0 20 '.*')" "$TEST_TMP/report"
+    assertTrue "the report says it was not throttled" $?
 }
 
 test_07_an_empty_cgroup_fails_and_says_start_the_hog_inside() {

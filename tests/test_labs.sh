@@ -33,6 +33,13 @@ leftovers() {
     return 0
 }
 
+# The lab's lines these tests look for, in the language it speaks
+# (TUNA_TEST_LANG, tests/lib.sh): every result held; a step's banner.
+ALL_HELD=$(tmsg_re lib.all_held '[0-9]+')
+step_banner() {
+    tmsg_re lib.step "$1" ''
+}
+
 # zfs_daemon_state: whether a zfs-fuse daemon runs (the lab must leave it so).
 # A zfs-fuse that has exited but is not yet reaped (a zombie) has stopped.
 zfs_daemon_state() {
@@ -48,7 +55,7 @@ test_lab_replays_the_post_and_the_kernel_agrees() {
     on_cleanup "$TEARDOWN" --name "$name"
     run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$LAB" --name "$name" --keep --quiet
     assertEquals "lab exit status: $(tail -20 "$TEST_TMP/out")" 0 "$RC"
-    assertTrue "every result held" "grep -q 'All [0-9]* results held' '$TEST_TMP/out'"
+    assertTrue "every result held" "grep -Eq '$ALL_HELD' '$TEST_TMP/out'"
 
     cpid=$(cat "/run/tuna/$name/container.pid")
     host_ns=tuna-$name-host
@@ -115,20 +122,25 @@ test_lab_replays_the_post_and_the_kernel_agrees() {
 # step draws the lab's topology; the load step charts the CPU share each
 # second, with a bar as long as the figure beside it.
 assert_lab_output_shows_lessons_network_and_chart() {
-    local out=$1 cpid=$2 name=$3 lesson lessons want chart bar pct tenths hashes
-    lessons=$(grep -A1 '^ Step [0-9]*\.' "$out" | sed -n 's/^ Lesson [0-9]*: \(docs\/.*\.md\)$/\1/p')
+    local out=$1 cpid=$2 name=$3 lesson lessons want chart bar pct tenths hashes banner lesson_re
+    banner="^$(step_banner '[0-9]+')"
+    # The lesson: docs/NAME.md, or its translation docs/LANG/NAME.md.
+    lesson_re="^$(tmsg_re lib.lesson '[0-9]+' '(docs/.*\.md)')\$"
+    lessons=$(grep -EA1 "$banner" "$out" | sed -En "s|$lesson_re|\\1|p")
     assertEquals "every step's banner names its lesson" \
-        "$(grep -c '^ Step [0-9]*\.' "$out")" "$(echo "$lessons" | grep -c .)"
+        "$(grep -Ec "$banner" "$out")" "$(echo "$lessons" | grep -c .)"
     for lesson in $lessons; do
         assertTrue "the banner's lesson $lesson exists" "[ -f '$TUNA_ROOT/$lesson' ]"
     done
+    lesson=$(grep -EA1 "^$(step_banner 2)" "$out" | sed -En "s|$lesson_re|\\1|p")
     assertEquals "step 2 comes from the namespaces lesson" docs/02-unshare.md \
-        "$(grep -A1 '^ Step 2\.' "$out" | sed -n 's/^ Lesson 02: //p')"
+        "${lesson/#docs\/$TUNA_LANG\//docs/}"
     grep '^  [|+]' "$out" >"$TEST_TMP/picture"
-    for want in "container: PID $cpid" "eth0 (was c$cpid) *172.17.0.2/16" "h$cpid *172.17.0.1/16" \
-        "network namespace tuna-$name-host" "masquerade: ip saddr 172.17.0.0/16" \
-        "network namespace tuna-$name-uplink" "uplink0 *198.51.100.53/24"; do
-        assertTrue "the network picture shows '$want'" "grep -q '$want' '$TEST_TMP/picture'"
+    for want in "$(tmsg_re all.net.container "$cpid")" \
+        "$(tmsg_re all.net.eth0_was "$cpid") +172\.17\.0\.2/16" "h$cpid +172\.17\.0\.1/16" \
+        "$(tmsg_re all.net.lab_host "tuna-$name-host")" "masquerade: ip saddr 172\.17\.0\.0/16" \
+        "$(tmsg_re all.net.internet "tuna-$name-uplink")" "uplink0 +198\.51\.100\.53/24"; do
+        assertTrue "the network picture shows '$want'" "grep -Eq '$want' '$TEST_TMP/picture'"
     done
     chart=$(grep -E '^ +[0-9]+ s  [#.|>]+ +[0-9]+\.[0-9]%$' "$out")
     assertEquals "the CPU chart has a line per second: $chart" 5 "$(echo "$chart" | grep -c .)"
@@ -153,7 +165,7 @@ test_lab_interrupted_at_each_step_leaves_nothing() {
         pid=$!
         on_cleanup kill -KILL "$pid"
         for _ in $(seq 600); do
-            grep -q "^ Step $step\\." "$TEST_TMP/out" && break
+            grep -Eq "^$(step_banner "$step")" "$TEST_TMP/out" && break
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.05
         done
@@ -175,7 +187,7 @@ test_lab_rerun_after_a_killed_run_works() {
     pid=$!
     on_cleanup kill -KILL -- "-$pid"
     for _ in $(seq 600); do
-        grep -q '^ Step 5\.' "$TEST_TMP/out" && break
+        grep -Eq "^$(step_banner 5)" "$TEST_TMP/out" && break
         sleep 0.05
     done
     # SIGKILL: no trap runs, everything is left as it was.
@@ -198,7 +210,7 @@ test_each_step_lab_runs_alone_and_leaves_nothing() {
             "$TUNA_ROOT/labs/$lab.sh" --name "$name" --quiet
         assertEquals "labs/$lab.sh exit status: $(tail -12 "$TEST_TMP/out") $(tail -3 "$TEST_TMP/err")" 0 "$RC"
         assertTrue "labs/$lab.sh: every result held" \
-            "grep -q 'All [0-9]* results held' '$TEST_TMP/out'"
+            "grep -Eq '$ALL_HELD' '$TEST_TMP/out'"
         assertEquals "left behind by labs/$lab.sh" "" "$(leftovers "$name")"
     done
 }

@@ -26,42 +26,10 @@ task() {
     */*) hand_down="
       echo +cpu +memory > /sys/fs/cgroup/${EX_CGROUP%/*}/cgroup.subtree_control" ;;
     esac
-    cat <<EOF
-Exercise 01 - a cgroup with 20% CPU and 200M memory
-
-Make the cgroup $EX_CGROUP and limit it to 20% of one CPU and 200M of memory,
-as the post does for its container. Use the post's way (mkdir and echo into
-the cgroup file system) or ours (bin/01-cgroup create).
-
-  cgroup v2 (Debian 12/13, Ubuntu 22.04/24.04: \`stat -f -c %T /sys/fs/cgroup\`
-  says cgroup2fs): one tree for every controller. A group has cpu.max and
-  memory.max only when its parent hands those controllers down in
-  cgroup.subtree_control, from the top (at the top systemd switches on only
-  what its units use, often memory and pids but not cpu: cat it):
-      echo +cpu +memory > /sys/fs/cgroup/cgroup.subtree_control
-      mkdir -p /sys/fs/cgroup/$EX_CGROUP$hand_down
-      echo ... > /sys/fs/cgroup/$EX_CGROUP/cpu.max       # "QUOTA PERIOD"
-      echo ... > /sys/fs/cgroup/$EX_CGROUP/memory.max
-  Your shell is in one of systemd's groups (cat /proc/self/cgroup:
-  0::/user.slice/...); /sys/fs/cgroup/$top sits beside systemd's slices.
-
-  cgroup v1 (an older or hybrid machine: \`mount | grep cgroup\` lists
-  /sys/fs/cgroup/cpu and /sys/fs/cgroup/memory): one tree per controller,
-  so the cgroup is made in the cpu tree AND the memory tree:
-      mkdir -p /sys/fs/cgroup/cpu/$EX_CGROUP /sys/fs/cgroup/memory/$EX_CGROUP
-      echo ... > /sys/fs/cgroup/cpu/$EX_CGROUP/cpu.cfs_quota_us
-      echo ... > /sys/fs/cgroup/memory/$EX_CGROUP/memory.limit_in_bytes
-
-  ours (either kind):
-      bin/01-cgroup create $EX_CGROUP --cpu 20% --memory 200M
-
-Careful: the post writes \`echo 20 > cpu.cfs_quota_us\` for "20%". Read
-Documentation/scheduler/sched-bwc.rst: what unit is the quota in?
-
-Check:   make exercise N=01     (or: labs/exercises/run 01)
-Target:  EX_CGROUP=$EX_CGROUP
-Undo:    rmdir the cgroup directories (children first), or bin/01-cgroup delete
-EOF
+    msg ex.task_title 01 "$(msg ex01.title)"
+    echo
+    msg ex01.task "$EX_CGROUP" "$EX_CGROUP" "$hand_down" "$EX_CGROUP" "$EX_CGROUP" "$top" "$EX_CGROUP" "$EX_CGROUP" "$EX_CGROUP" "$EX_CGROUP" "$EX_CGROUP" "$EX_CGROUP"
+    echo
 }
 exercise_start "$@"
 
@@ -74,54 +42,46 @@ MEMORY_DIR=$(cgroup_dir memory "$EX_CGROUP")
 
 test_the_cgroup_exists_for_cpu() {
     if [ -d "$CPU_DIR" ]; then
-        ok "$CPU_DIR exists (cgroup $VERSION)"
+        ok "$(msg ex01.the_cgroup_exists_for_cpu.1 "$CPU_DIR" "$VERSION")"
     elif [ "$VERSION" = v1 ]; then
-        wrong "there is no $CPU_DIR. In cgroup v1 each controller has its own tree," \
-            "so the cgroup is made once per controller. Do: mkdir -p $CPU_DIR"
+        wrong "$(msg ex01.the_cgroup_exists_for_cpu.2 "$CPU_DIR") Do: mkdir -p $CPU_DIR"
     else
-        wrong "there is no $CPU_DIR. Do: mkdir -p $CPU_DIR"
+        wrong "$(msg ex01.the_cgroup_exists_for_cpu.3 "$CPU_DIR") Do: mkdir -p $CPU_DIR"
     fi
 }
 
 test_the_cgroup_exists_for_memory() {
     if [ "$MEMORY_DIR" = "$CPU_DIR" ]; then
-        ok "cgroup v2: one directory for every controller"
+        ok "$(msg ex01.the_cgroup_exists_for_memory.1)"
     elif [ -d "$MEMORY_DIR" ]; then
-        ok "$MEMORY_DIR exists"
+        ok "$(msg ex01.the_cgroup_exists_for_memory.2 "$MEMORY_DIR")"
     else
-        wrong "there is no $MEMORY_DIR. In cgroup v1 the memory controller has its own" \
-            "tree, separate from cpu's. Do: mkdir -p $MEMORY_DIR"
+        wrong "$(msg ex01.the_cgroup_exists_for_memory.3 "$MEMORY_DIR") Do: mkdir -p $MEMORY_DIR"
     fi
 }
 
 test_the_cpu_limit_is_20_percent() {
-    [ -d "$CPU_DIR" ] || { not_checked "the CPU limit (no cgroup yet)"; return 0; }
+    [ -d "$CPU_DIR" ] || { not_checked "$(msg ex01.the_cpu_limit_is_20_percent.1)"; return 0; }
     explain_cpu_limit "$EX_CGROUP"
 }
 
 test_the_memory_limit_is_200M() {
-    [ -d "$MEMORY_DIR" ] || { not_checked "the memory limit (no cgroup yet)"; return 0; }
+    [ -d "$MEMORY_DIR" ] || { not_checked "$(msg ex01.the_memory_limit_is_200M.1)"; return 0; }
     local file=memory.limit_in_bytes value
     [ "$(cgroup_version memory)" = v2 ] && file=memory.max
     if [ ! -r "$MEMORY_DIR/$file" ]; then
-        wrong "$MEMORY_DIR has no $file: the memory controller is not enabled for this" \
-            "cgroup. In cgroup v2 each parent, from the top down, must list it in its" \
-            "cgroup.subtree_control. $(v2_enable_controller "$MEMORY_DIR" memory)"
+        wrong "$(msg ex01.the_memory_limit_is_200M.2 "$MEMORY_DIR" "$file" "$(v2_enable_controller "$MEMORY_DIR" memory)")"
         return 0
     fi
     value=$(cgroup_memory_limit "$EX_CGROUP")
     if [ "$value" = "$WANT_MEMORY_BYTES" ]; then
-        ok "$file is $value bytes = 200M (200 * 1024 * 1024)"
+        ok "$(msg ex01.the_memory_limit_is_200M.3 "$file" "$value")"
     elif [ "$value" = max ]; then
-        wrong "$file is $(cat "$MEMORY_DIR/$file"): the kernel's \"no limit\". The kernel takes K, M" \
-            "and G suffixes. Do: echo 200M > $MEMORY_DIR/$file"
+        wrong "$(msg ex01.the_memory_limit_is_200M.4 "$file" "$(cat "$MEMORY_DIR/$file")") Do: echo 200M > $MEMORY_DIR/$file"
     elif [ $((value / 4096)) -eq $((200000000 / 4096)) ]; then
-        wrong "$file is $value: you wrote 200000000 (200 MB in powers of ten) and the" \
-            "kernel rounded it down to whole 4096-byte pages. The post's 200M is" \
-            "200 * 1024 * 1024 = $WANT_MEMORY_BYTES bytes. Do: echo 200M > $MEMORY_DIR/$file"
+        wrong "$(msg ex01.the_memory_limit_is_200M.5 "$file" "$value" "$WANT_MEMORY_BYTES") Do: echo 200M > $MEMORY_DIR/$file"
     else
-        wrong "$file is $value bytes ($(awk -v b="$value" 'BEGIN { printf "%.1f", b / 1048576 }') MiB)," \
-            "not 200M = $WANT_MEMORY_BYTES bytes. Do: echo 200M > $MEMORY_DIR/$file"
+        wrong "$(msg ex01.the_memory_limit_is_200M.6 "$file" "$value" "$(awk -v b="$value" 'BEGIN { printf "%.1f", b / 1048576 }')" "$WANT_MEMORY_BYTES") Do: echo 200M > $MEMORY_DIR/$file"
     fi
 }
 

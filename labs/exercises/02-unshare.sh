@@ -17,27 +17,10 @@
 WANT_HOSTNAME=tuna
 
 task() {
-    cat <<'EOF'
-Exercise 02 - a shell in new UTS, PID and mount namespaces, as PID 1, named tuna
-
-Start a shell that has its own UTS, PID and mount namespaces, that is PID 1
-of its PID namespace, and whose hostname is tuna, as the post does:
-      unshare --uts --pid --mount --fork bash        # the post's way, or
-      bin/02-unshare --uts --pid --mount --fork      # ours
-and inside that shell:
-      hostname tuna
-      exec bash                                      # the prompt shows it
-Leave the shell running and check from a second terminal.
-
-Think about: what does --fork do, and what happens without it? (man 7
-pid_namespaces: who becomes PID 1 after unshare(CLONE_NEWPID)?)
-
-Check:   make exercise N=02     (or: labs/exercises/run 02)
-Target:  EX_PID=<host PID of your shell> (default: the newest shell whose
-         UTS namespace is not the machine's; `echo $$` inside prints 1, so
-         find it from outside with `ps -ef --forest` or `pgrep -n bash`)
-Undo:    exit the shell
-EOF
+    msg ex.task_title 02 "$(msg ex02.title)"
+    echo
+    msg ex02.task
+    echo
 }
 exercise_start "$@"
 need_root
@@ -64,75 +47,56 @@ differs() {
 
 test_the_shell_is_running() {
     if [ "$FOUND" = 1 ]; then
-        ok "checking PID $EX_PID ($(cat "/proc/$EX_PID/comm")), NSpid: $NSPID"
+        ok "$(msg ex02.the_shell_is_running.1 "$EX_PID" "$(cat "/proc/$EX_PID/comm")" "$NSPID")"
     elif [ -n "$EX_PID" ]; then
-        wrong "there is no process $EX_PID. Start the shell as the task says and leave it" \
-            "running. Do: EX_PID=<its host PID> labs/exercises/run 02"
+        wrong "$(msg ex02.the_shell_is_running.2 "$EX_PID") Do: EX_PID=<its host PID> labs/exercises/run 02"
     else
-        wrong "no shell in a new UTS namespace is running: start it (unshare --uts --pid" \
-            "--mount --fork bash) and leave it running, or say which process to check." \
-            "Do: EX_PID=<host PID of your shell> labs/exercises/run 02"
+        wrong "$(msg ex02.the_shell_is_running.3) Do: EX_PID=<host PID of your shell> labs/exercises/run 02"
     fi
 }
 
 test_it_has_its_own_uts_namespace() {
-    [ "$FOUND" = 1 ] || { not_checked "no shell"; return 0; }
+    [ "$FOUND" = 1 ] || { not_checked "$(msg ex02.it_has_its_own_uts_namespace.1)"; return 0; }
     if differs uts; then
-        ok "own UTS namespace: $(ns_of "$EX_PID" uts) (the machine's: $(host_ns uts))"
+        ok "$(msg ex02.it_has_its_own_uts_namespace.2 "$(ns_of "$EX_PID" uts)" "$(host_ns uts)")"
     else
-        wrong "the shell shares the machine's UTS namespace ($(host_ns uts), like this checker):" \
-            "\`hostname tuna\` there renames the whole machine. Start it with unshare --uts."
+        wrong "$(msg ex02.it_has_its_own_uts_namespace.3 "$(host_ns uts)")"
     fi
 }
 
 test_its_hostname_is_tuna() {
     if [ "$FOUND" = 0 ] || ! differs uts; then
-        not_checked "the hostname (no own UTS namespace)"
+        not_checked "$(msg ex02.its_hostname_is_tuna.1)"
         return 0
     fi
     if [ "$HOSTNAME_INSIDE" = "$WANT_HOSTNAME" ]; then
-        ok "hostname in its UTS namespace: $HOSTNAME_INSIDE (the machine's: $(hostname))"
+        ok "$(msg ex02.its_hostname_is_tuna.2 "$HOSTNAME_INSIDE" "$(hostname)")"
     else
-        wrong "the hostname in the shell's UTS namespace is '$HOSTNAME_INSIDE', not" \
-            "'$WANT_HOSTNAME'. A new UTS namespace starts with a copy of the host's name;" \
-            "set it inside the shell (exec bash then shows it in the prompt). Do: hostname $WANT_HOSTNAME"
+        wrong "$(msg ex02.its_hostname_is_tuna.3 "$HOSTNAME_INSIDE" "$WANT_HOSTNAME") Do: hostname $WANT_HOSTNAME"
     fi
 }
 
 test_it_has_its_own_mount_namespace() {
-    [ "$FOUND" = 1 ] || { not_checked "no shell"; return 0; }
+    [ "$FOUND" = 1 ] || { not_checked "$(msg ex02.it_has_its_own_mount_namespace.1)"; return 0; }
     if differs mnt; then
-        ok "own mount namespace: $(ns_of "$EX_PID" mnt)"
+        ok "$(msg ex02.it_has_its_own_mount_namespace.2 "$(ns_of "$EX_PID" mnt)")"
     else
-        wrong "the shell shares the machine's mount namespace ($(host_ns mnt)): every" \
-            "mount it makes (its /proc, a new root) would change the machine's. Start it" \
-            "with unshare --mount."
+        wrong "$(msg ex02.it_has_its_own_mount_namespace.3 "$(host_ns mnt)")"
     fi
 }
 
 test_it_is_pid_1_of_a_new_pid_namespace() {
-    [ "$FOUND" = 1 ] || { not_checked "no shell"; return 0; }
+    [ "$FOUND" = 1 ] || { not_checked "$(msg ex02.it_is_pid_1_of_a_new_pid_namespace.1)"; return 0; }
     if differs pid && [ "$PID_INSIDE" = 1 ]; then
-        ok "PID 1 in its own PID namespace (NSpid: $NSPID; host PID $EX_PID)"
+        ok "$(msg ex02.it_is_pid_1_of_a_new_pid_namespace.2 "$NSPID" "$EX_PID")"
     elif ! differs pid && [ "$(ns_of "$EX_PID" pid_for_children)" != "$(host_ns pid)" ]; then
         # pid_for_children is new (or unreadable: a new PID namespace that
         # has had no first process yet).
-        wrong "the shell is not PID 1: it is still in the machine's PID namespace (NSpid:" \
-            "$NSPID, one level), and only its pid_for_children is new. That is unshare" \
-            "--pid without --fork: unshare(2) never moves the caller into the new PID" \
-            "namespace, only the children it makes afterwards. So the first command you" \
-            "run in that shell becomes PID 1, and when it exits the namespace is dead:" \
-            "every later fork fails with 'Cannot allocate memory' (ENOMEM). Exit the shell" \
-            "and start it again with --fork, so unshare forks and the child is PID 1." \
-            "Do: unshare --uts --pid --mount --fork bash"
+        wrong "$(msg ex02.it_is_pid_1_of_a_new_pid_namespace.3 "$NSPID") Do: unshare --uts --pid --mount --fork bash"
     elif ! differs pid; then
-        wrong "the shell is in the machine's PID namespace (NSpid: $NSPID): it sees every" \
-            "process of the machine. Start it with unshare --pid --fork."
+        wrong "$(msg ex02.it_is_pid_1_of_a_new_pid_namespace.4 "$NSPID")"
     else
-        wrong "the shell is in a new PID namespace but it is PID $PID_INSIDE there, not 1" \
-            "(NSpid: $NSPID): it is not the first process of its namespace (did you start" \
-            "it from another shell inside?). Check the first one, or start again with" \
-            "unshare --pid --fork, which makes your shell that first process."
+        wrong "$(msg ex02.it_is_pid_1_of_a_new_pid_namespace.5 "$PID_INSIDE" "$NSPID")"
     fi
 }
 

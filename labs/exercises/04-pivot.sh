@@ -19,28 +19,10 @@
 . "$(dirname "$0")/lib.sh"
 
 task() {
-    cat <<'EOF'
-Exercise 04 - a shell in a new root: pivot_root, its own /proc, no old root
-
-Give a shell a root file system of its own, as the post does with the clone
-of exercise 03 (any directory with a static busybox in bin/ will do):
-      unshare --mount --uts --ipc --pid --fork bash
-      mount --bind ROOT ROOT        # only if ROOT is not a mount point already
-      cd ROOT && mkdir -p oldroot proc && pivot_root . oldroot
-      mount -t proc proc /proc
-      umount -l /oldroot
-or ours:
-      bin/02-unshare --mount --uts --ipc --pid --fork -- bin/04-pivot ROOT
-Leave the shell running and check from a second terminal.
-
-Think about: why pivot_root and not chroot (man 2 chroot, NOTES)? What can a
-process in the container reach while /oldroot is mounted?
-
-Check:   make exercise N=04     (or: labs/exercises/run 04)
-Target:  EX_PID=<host PID of the shell in the new root> (default: the newest
-         shell whose mount namespace is not the machine's)
-Undo:    exit the shell (its mount namespace, and every mount in it, go away)
-EOF
+    msg ex.task_title 04 "$(msg ex04.title)"
+    echo
+    msg ex04.task
+    echo
 }
 exercise_start "$@"
 need_root
@@ -72,88 +54,63 @@ HOST_ROOT=$(mount_source "$(mount_at "$(cat /proc/self/mountinfo)" /)")
 
 test_the_process_is_running() {
     if [ "$FOUND" = 1 ]; then
-        ok "checking PID $EX_PID ($(cat "/proc/$EX_PID/comm"))"
+        ok "$(msg ex04.the_process_is_running.1 "$EX_PID" "$(cat "/proc/$EX_PID/comm")")"
     elif [ -n "$EX_PID" ]; then
-        wrong "there is no process $EX_PID. Start the shell as the task says and leave it" \
-            "running. Do: EX_PID=<its host PID> labs/exercises/run 04"
+        wrong "$(msg ex04.the_process_is_running.2 "$EX_PID") Do: EX_PID=<its host PID> labs/exercises/run 04"
     else
-        wrong "no shell in a new mount namespace is running: start it as the task says" \
-            "and leave it running, or say which process to check." \
-            "Do: EX_PID=<host PID of your shell> labs/exercises/run 04"
+        wrong "$(msg ex04.the_process_is_running.3) Do: EX_PID=<host PID of your shell> labs/exercises/run 04"
     fi
 }
 
 test_it_has_its_own_mount_namespace() {
-    [ "$FOUND" = 1 ] || { not_checked "no process"; return 0; }
+    [ "$FOUND" = 1 ] || { not_checked "$(msg ex04.it_has_its_own_mount_namespace.1)"; return 0; }
     if [ "$(ns_of "$EX_PID" mnt)" != "$(host_ns mnt)" ]; then
-        ok "own mount namespace: $(ns_of "$EX_PID" mnt)"
+        ok "$(msg ex04.it_has_its_own_mount_namespace.2 "$(ns_of "$EX_PID" mnt)")"
     else
-        wrong "the process shares the machine's mount namespace: pivot_root there would" \
-            "change the root of every process of the machine (our 04-pivot refuses to)." \
-            "Start from a new mount namespace. Do: unshare --mount --pid --fork bash"
+        wrong "$(msg ex04.it_has_its_own_mount_namespace.3) Do: unshare --mount --pid --fork bash"
     fi
 }
 
 test_its_root_is_the_new_root_not_a_chroot() {
-    [ "$FOUND" = 1 ] || { not_checked "no process"; return 0; }
+    [ "$FOUND" = 1 ] || { not_checked "$(msg ex04.its_root_is_the_new_root_not_a_chroot.1)"; return 0; }
     local root_line
     root_line=$(mount_at "$MOUNTINFO" /)
     if [ "$ROOT_LINK" != / ]; then
-        wrong "its root directory is $ROOT_LINK, a directory inside the machine's mount" \
-            "tree (readlink /proc/$EX_PID/root): that is chroot. chroot changes only the" \
-            "process's root directory; the machine's whole file system stays mounted in" \
-            "its namespace, and root can climb back out (man 2 chroot; the post avoids" \
-            "chroot for that reason, C25). pivot_root makes the new root the namespace's" \
-            "/ and moves the old one aside, where it can be unmounted." \
-            "Do: cd ROOT && mkdir -p oldroot && pivot_root . oldroot"
+        wrong "$(msg ex04.its_root_is_the_new_root_not_a_chroot.2 "$ROOT_LINK" "$EX_PID") Do: cd ROOT && mkdir -p oldroot && pivot_root . oldroot"
     elif [ -z "$root_line" ]; then
-        wrong "nothing is mounted at / in the process's mount table (/proc/$EX_PID/mountinfo)."
+        wrong "$(msg ex04.its_root_is_the_new_root_not_a_chroot.3 "$EX_PID")"
     elif [ "$(mount_source "$root_line")" = "$HOST_ROOT" ]; then
-        wrong "its / is still the machine's root file system ($HOST_ROOT in" \
-            "/proc/$EX_PID/mountinfo): a new mount namespace starts with a copy of the" \
-            "machine's mounts, and no pivot_root was done in it (or it was undone)." \
-            "Do: cd ROOT && mkdir -p oldroot && pivot_root . oldroot"
+        wrong "$(msg ex04.its_root_is_the_new_root_not_a_chroot.4 "$HOST_ROOT" "$EX_PID") Do: cd ROOT && mkdir -p oldroot && pivot_root . oldroot"
     else
-        ok "its / is $(awk '{ print $4 " on " $(NF - 1) }' <<<"$root_line"), not the machine's root"
+        ok "$(msg ex04.its_root_is_the_new_root_not_a_chroot.5 "$(awk '{ print $4 " on " $(NF - 1) }' <<<"$root_line")")"
     fi
 }
 
 test_it_has_its_own_proc() {
-    [ "$FOUND" = 1 ] || { not_checked "no process"; return 0; }
+    [ "$FOUND" = 1 ] || { not_checked "$(msg ex04.it_has_its_own_proc.1)"; return 0; }
     local proc_line
     proc_line=$(mount_at "$MOUNTINFO" /proc)
     if [ -z "$proc_line" ] || ! grep -q ' - proc ' <<<"$proc_line"; then
-        wrong "there is no proc file system at /proc in the new root: ps, top and" \
-            "/proc/self read nothing. Mount it inside, after pivot_root." \
-            "Do: mount -t proc proc /proc"
+        wrong "$(msg ex04.it_has_its_own_proc.2) Do: mount -t proc proc /proc"
     elif [ "$(ns_of "$EX_PID" pid)" = "$(host_ns pid)" ]; then
-        wrong "the process is in the machine's PID namespace, so its /proc lists every" \
-            "process of the machine. Start it with unshare --pid --fork, and mount" \
-            "/proc from inside."
+        wrong "$(msg ex04.it_has_its_own_proc.3)"
     elif [ "$(readlink "/proc/$EX_PID/root/proc/1/ns/pid")" != "$(ns_of "$EX_PID" pid)" ]; then
-        wrong "the /proc mounted in the new root belongs to another PID namespace (its" \
-            "PID 1 is not in the process's): proc shows the PID namespace of whoever" \
-            "mounted it. Mount it again from inside the new PID namespace." \
-            "Do: umount /proc; mount -t proc proc /proc"
+        wrong "$(msg ex04.it_has_its_own_proc.4) Do: umount /proc; mount -t proc proc /proc"
     else
-        ok "/proc is the proc of its own PID namespace ($(ns_of "$EX_PID" pid))"
+        ok "$(msg ex04.it_has_its_own_proc.5 "$(ns_of "$EX_PID" pid)")"
     fi
 }
 
 test_the_old_root_is_gone() {
-    [ "$FOUND" = 1 ] || { not_checked "no process"; return 0; }
-    [ "$ROOT_LINK" = / ] || { not_checked "the old root (no pivot_root yet)"; return 0; }
+    [ "$FOUND" = 1 ] || { not_checked "$(msg ex04.the_old_root_is_gone.1)"; return 0; }
+    [ "$ROOT_LINK" = / ] || { not_checked "$(msg ex04.the_old_root_is_gone.2)"; return 0; }
     local where
     # Any mount of the machine's root file system's / is a way back out.
     where=$(awk -v src="$HOST_ROOT" '$3 " " $4 == src { print $5 }' <<<"$MOUNTINFO" | head -n 1)
     if [ -z "$where" ]; then
-        ok "the machine's root file system is mounted nowhere in its namespace" \
-            "($(wc -l <<<"$MOUNTINFO") mounts)"
+        ok "$(msg ex04.the_old_root_is_gone.3 "$(wc -l <<<"$MOUNTINFO")")"
     else
-        wrong "the machine's root file system is still mounted at $where in the" \
-            "container: everything on the host is reachable from inside (the post, C24)." \
-            "pivot_root only moved it there; unmount it, lazily, since the shell's old" \
-            "files may still be busy. Do: umount -l $where"
+        wrong "$(msg ex04.the_old_root_is_gone.4 "$where") Do: umount -l $where"
     fi
 }
 

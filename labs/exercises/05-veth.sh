@@ -22,38 +22,10 @@ CONTAINER_ADDR=172.17.0.2
 PREFIX_LEN=16
 
 task() {
-    cat <<EOF
-Exercise 05 - the container's network: a veth pair between "host" and container
-
-Do the host's side of this in a network namespace of its own, $EX_NETNS, which
-stands for the post's host, so that the machine's own network is never touched:
-      ip netns add $EX_NETNS
-Terminal 1, the container (a shell with its own network namespace):
-      unshare --net --uts --pid --mount --fork bash
-Terminal 2, the host (CPID = the container shell's host PID, e.g. from
-\`ps -ef --forest\`):
-      ip -n $EX_NETNS link add name h\$CPID type veth peer name c\$CPID
-      ip -n $EX_NETNS link set c\$CPID netns \$CPID
-      ip -n $EX_NETNS addr add $HOST_ADDR/$PREFIX_LEN dev h\$CPID
-      ip -n $EX_NETNS link set dev h\$CPID up
-Terminal 1, inside the container:
-      ip link set dev lo up
-      ip link set c\$CPID name eth0 up
-      ip addr add $CONTAINER_ADDR/$PREFIX_LEN dev eth0
-      ip route add default via $HOST_ADDR
-      ping -c 1 $HOST_ADDR
-Or ours, from the host:  ip netns exec $EX_NETNS bin/05-veth add --pid \$CPID \\
-      --host-addr $HOST_ADDR/$PREFIX_LEN --container-addr $CONTAINER_ADDR/$PREFIX_LEN --gateway $HOST_ADDR
-
-Think about: what happens to a link's addresses when it moves to another
-namespace? Why can the container not even ping 127.0.0.1 at first?
-
-Check:   make exercise N=05     (or: labs/exercises/run 05)
-Targets: EX_NETNS=$EX_NETNS, EX_PID=<host PID of the container's shell>
-         (default: the newest shell with a network namespace of its own)
-Undo:    exit the container's shell (its end of the pair goes with it);
-         ip netns delete $EX_NETNS
-EOF
+    msg ex.task_title 05 "$(msg ex05.title)"
+    echo
+    msg ex05.task "$EX_NETNS" "$EX_NETNS" "$EX_NETNS" "$EX_NETNS" "$EX_NETNS" "$HOST_ADDR" "$PREFIX_LEN" "$EX_NETNS" "$CONTAINER_ADDR" "$PREFIX_LEN" "$HOST_ADDR" "$HOST_ADDR" "$EX_NETNS" "$HOST_ADDR" "$PREFIX_LEN" "$CONTAINER_ADDR" "$PREFIX_LEN" "$HOST_ADDR" "$EX_NETNS" "$EX_NETNS"
+    echo
 }
 exercise_start "$@"
 need_root
@@ -117,147 +89,115 @@ inet_of() {
 
 test_the_host_namespace_exists() {
     if [ "$HOST_OK" = 1 ]; then
-        ok "network namespace $EX_NETNS (the post's host)"
+        ok "$(msg ex05.the_host_namespace_exists.1 "$EX_NETNS")"
     else
-        wrong "there is no network namespace $EX_NETNS: the host's side of this exercise" \
-            "lives there, never in the machine's own network. Do: ip netns add $EX_NETNS"
+        wrong "$(msg ex05.the_host_namespace_exists.2 "$EX_NETNS") Do: ip netns add $EX_NETNS"
     fi
 }
 
 test_the_container_has_its_own_network_namespace() {
     if [ "$CONTAINER_OK" = 1 ]; then
-        ok "the container ($CONTAINER_NAME) has its own network namespace"
+        ok "$(msg ex05.the_container_has_its_own_network_namespace.1 "$CONTAINER_NAME")"
     elif [ -z "$CONTAINER_NS_FILE" ]; then
-        wrong "no shell with a network namespace of its own is running: start the" \
-            "container (unshare --net ... bash) and leave it running, or say which" \
-            "process it is. Do: EX_PID=<host PID of the container's shell> labs/exercises/run 05"
+        wrong "$(msg ex05.the_container_has_its_own_network_namespace.2) Do: EX_PID=<host PID of the container's shell> labs/exercises/run 05"
     elif [ ! -e "$CONTAINER_NS_FILE" ]; then
-        wrong "$CONTAINER_NAME does not exist ($CONTAINER_NS_FILE)."
+        wrong "$(msg ex05.the_container_has_its_own_network_namespace.3 "$CONTAINER_NAME" "$CONTAINER_NS_FILE")"
     else
-        wrong "$CONTAINER_NAME shares a network namespace with the machine or with" \
-            "$EX_NETNS: the container needs its own. Do: unshare --net --uts --pid --mount --fork bash"
+        wrong "$(msg ex05.the_container_has_its_own_network_namespace.4 "$CONTAINER_NAME" "$EX_NETNS") Do: unshare --net --uts --pid --mount --fork bash"
     fi
 }
 
 test_lo_is_up_in_the_container() {
-    [ "$CONTAINER_OK" = 1 ] || { not_checked "no container"; return 0; }
+    [ "$CONTAINER_OK" = 1 ] || { not_checked "$(msg ex05.lo_is_up_in_the_container.1)"; return 0; }
     if has_flag "$(link "$C_LINKS" lo)" UP; then
-        ok "lo is UP in the container"
+        ok "$(msg ex05.lo_is_up_in_the_container.2)"
     else
-        wrong "lo is DOWN in the container. Every new network namespace starts with" \
-            "its loopback down, so even 127.0.0.1 is unreachable inside (programs that" \
-            "talk to themselves over localhost fail). Inside the container:" \
-            "Do: ip link set dev lo up"
+        wrong "$(msg ex05.lo_is_up_in_the_container.3) Do: ip link set dev lo up"
     fi
 }
 
 test_eth0_is_a_veth_with_172_17_0_2() {
-    [ "$CONTAINER_OK" = 1 ] || { not_checked "no container"; return 0; }
+    [ "$CONTAINER_OK" = 1 ] || { not_checked "$(msg ex05.eth0_is_a_veth_with_172_17_0_2.1)"; return 0; }
     local eth0 others addrs
     eth0=$(link "$C_LINKS" eth0)
     if [ -z "$eth0" ]; then
         others=$(jq -r '.[] | select(.linkinfo.info_kind == "veth") | .ifname' <<<"$C_LINKS" | head -n 1)
         if [ -n "$others" ]; then
-            wrong "the container's end of the pair is still called $others: the post" \
-                "renames it so the container sees a familiar eth0. Inside the container:" \
-                "Do: ip link set $others name eth0"
+            wrong "$(msg ex05.eth0_is_a_veth_with_172_17_0_2.2 "$others") Do: ip link set $others name eth0"
         else
-            wrong "there is no veth in the container's network namespace: make the pair" \
-                "in $EX_NETNS and move one end into the container (ip link set c\$CPID" \
-                "netns \$CPID, see the task)."
+            wrong "$(msg ex05.eth0_is_a_veth_with_172_17_0_2.3 "$EX_NETNS")"
         fi
         return 0
     fi
     if [ "$(jq -r '.linkinfo.info_kind // ""' <<<"$eth0")" != veth ]; then
-        wrong "eth0 in the container is not a veth (it is a" \
-            "'$(jq -r '.linkinfo.info_kind // "plain device"' <<<"$eth0")'): the container's eth0" \
-            "must be one end of a veth pair whose other end is in $EX_NETNS."
+        wrong "$(msg ex05.eth0_is_a_veth_with_172_17_0_2.4 "$(jq -r '.linkinfo.info_kind // "plain device"' <<<"$eth0")" "$EX_NETNS")"
         return 0
     fi
     addrs=$(inet_of "$C_ADDRS" eth0)
     if grep -qx "$CONTAINER_ADDR/$PREFIX_LEN" <<<"$addrs"; then
-        ok "eth0 is a veth with $CONTAINER_ADDR/$PREFIX_LEN"
+        ok "$(msg ex05.eth0_is_a_veth_with_172_17_0_2.5 "$CONTAINER_ADDR" "$PREFIX_LEN")"
     elif [ -z "$addrs" ]; then
-        wrong "eth0 has no IPv4 address. If you added $CONTAINER_ADDR/$PREFIX_LEN to" \
-            "c\$CPID before moving it with \`ip link set c\$CPID netns \$CPID\`, the move" \
-            "dropped it: moving a link to another network namespace brings it down and" \
-            "removes its addresses. Add it inside the container, after the move." \
-            "Do: ip addr add $CONTAINER_ADDR/$PREFIX_LEN dev eth0"
+        wrong "$(msg ex05.eth0_is_a_veth_with_172_17_0_2.6 "$CONTAINER_ADDR" "$PREFIX_LEN") Do: ip addr add $CONTAINER_ADDR/$PREFIX_LEN dev eth0"
     elif grep -qx "$CONTAINER_ADDR/32" <<<"$addrs"; then
-        wrong "eth0 has $CONTAINER_ADDR/32: without /$PREFIX_LEN, ip adds a /32, so the" \
-            "kernel has no route to $HOST_ADDR through eth0. Inside the container:" \
-            "Do: ip addr del $CONTAINER_ADDR/32 dev eth0; ip addr add $CONTAINER_ADDR/$PREFIX_LEN dev eth0"
+        wrong "$(msg ex05.eth0_is_a_veth_with_172_17_0_2.7 "$CONTAINER_ADDR" "$PREFIX_LEN" "$HOST_ADDR") Do: ip addr del $CONTAINER_ADDR/32 dev eth0; ip addr add $CONTAINER_ADDR/$PREFIX_LEN dev eth0"
     else
-        wrong "eth0 has $(echo "$addrs" | paste -sd ' '), not $CONTAINER_ADDR/$PREFIX_LEN." \
-            "Do: ip addr add $CONTAINER_ADDR/$PREFIX_LEN dev eth0"
+        wrong "$(msg ex05.eth0_is_a_veth_with_172_17_0_2.8 "$(echo "$addrs" | paste -sd ' ')" "$CONTAINER_ADDR" "$PREFIX_LEN") Do: ip addr add $CONTAINER_ADDR/$PREFIX_LEN dev eth0"
     fi
 }
 
 test_eth0_is_up_with_a_carrier() {
-    [ "$CONTAINER_OK" = 1 ] || { not_checked "no container"; return 0; }
+    [ "$CONTAINER_OK" = 1 ] || { not_checked "$(msg ex05.eth0_is_up_with_a_carrier.1)"; return 0; }
     local eth0
     eth0=$(link "$C_LINKS" eth0)
-    [ -n "$eth0" ] || { not_checked "no eth0 yet"; return 0; }
+    [ -n "$eth0" ] || { not_checked "$(msg ex05.eth0_is_up_with_a_carrier.2)"; return 0; }
     if ! has_flag "$eth0" UP; then
-        wrong "eth0 is DOWN in the container: a link moved into a namespace arrives down." \
-            "Inside the container: Do: ip link set dev eth0 up"
+        wrong "$(msg ex05.eth0_is_up_with_a_carrier.3) Do: ip link set dev eth0 up"
     elif ! has_flag "$eth0" LOWER_UP; then
-        wrong "eth0 is UP but has NO-CARRIER: a veth has a carrier only when both ends" \
-            "are up, and the host's end in $EX_NETNS is down." \
-            "Do: ip -n $EX_NETNS link set dev h\$CPID up"
+        wrong "$(msg ex05.eth0_is_up_with_a_carrier.4 "$EX_NETNS") Do: ip -n $EX_NETNS link set dev h\$CPID up"
     else
-        ok "eth0 is UP with a carrier (both ends up)"
+        ok "$(msg ex05.eth0_is_up_with_a_carrier.5)"
     fi
 }
 
 test_the_default_route_is_via_172_17_0_1() {
-    [ "$CONTAINER_OK" = 1 ] || { not_checked "no container"; return 0; }
+    [ "$CONTAINER_OK" = 1 ] || { not_checked "$(msg ex05.the_default_route_is_via_172_17_0_1.1)"; return 0; }
     local gateway
     gateway=$(jq -r '.[] | select(.dst == "default") | .gateway // "none"' <<<"$C_ROUTES" | head -n 1)
     if [ "$gateway" = "$HOST_ADDR" ]; then
-        ok "default route via $HOST_ADDR"
+        ok "$(msg ex05.the_default_route_is_via_172_17_0_1.2 "$HOST_ADDR")"
     elif [ -z "$gateway" ]; then
-        wrong "the container has no default route: it can reach 172.17.0.0/16 only," \
-            "nothing beyond the host. Inside the container (after the address, else" \
-            "'Network is unreachable'): Do: ip route add default via $HOST_ADDR"
+        wrong "$(msg ex05.the_default_route_is_via_172_17_0_1.3) Do: ip route add default via $HOST_ADDR"
     else
-        wrong "the container's default route goes via $gateway, not $HOST_ADDR (the host's" \
-            "end of the pair). Do: ip route replace default via $HOST_ADDR"
+        wrong "$(msg ex05.the_default_route_is_via_172_17_0_1.4 "$gateway" "$HOST_ADDR") Do: ip route replace default via $HOST_ADDR"
     fi
 }
 
 test_the_host_end_is_up_with_172_17_0_1() {
-    [ "$HOST_OK" = 1 ] || { not_checked "no $EX_NETNS"; return 0; }
+    [ "$HOST_OK" = 1 ] || { not_checked "$(msg ex05.the_host_end_is_up_with_172_17_0_1.1 "$EX_NETNS")"; return 0; }
     local name host_link peer_index
     name=$(jq -r --arg a "$HOST_ADDR" --argjson l "$PREFIX_LEN" '.[] | select(any(.addr_info[];
         .family == "inet" and .local == $a and .prefixlen == $l)) | .ifname' <<<"$H_ADDRS" | head -n 1)
     if [ -z "$name" ]; then
-        wrong "no link in $EX_NETNS has $HOST_ADDR/$PREFIX_LEN. If you typed the host's" \
-            "commands without \`-n $EX_NETNS\`, they went to the machine's own network" \
-            "namespace: undo them there, and do them in $EX_NETNS." \
-            "Do: ip -n $EX_NETNS addr add $HOST_ADDR/$PREFIX_LEN dev h\$CPID"
+        wrong "$(msg ex05.the_host_end_is_up_with_172_17_0_1.2 "$EX_NETNS" "$HOST_ADDR" "$PREFIX_LEN" "$EX_NETNS" "$EX_NETNS") Do: ip -n $EX_NETNS addr add $HOST_ADDR/$PREFIX_LEN dev h\$CPID"
         return 0
     fi
     host_link=$(link "$H_LINKS" "$name")
     if [ "$(jq -r '.linkinfo.info_kind // ""' <<<"$host_link")" != veth ]; then
-        wrong "$HOST_ADDR/$PREFIX_LEN is on $name in $EX_NETNS, which is not a veth: it must" \
-            "be on the host's end of the pair (h\$CPID)."
+        wrong "$(msg ex05.the_host_end_is_up_with_172_17_0_1.3 "$HOST_ADDR" "$PREFIX_LEN" "$name" "$EX_NETNS")"
         return 0
     fi
     if ! has_flag "$host_link" UP; then
-        wrong "the host's end $name has $HOST_ADDR/$PREFIX_LEN but is DOWN." \
-            "Do: ip -n $EX_NETNS link set dev $name up"
+        wrong "$(msg ex05.the_host_end_is_up_with_172_17_0_1.4 "$name" "$HOST_ADDR" "$PREFIX_LEN") Do: ip -n $EX_NETNS link set dev $name up"
         return 0
     fi
     if [ "$CONTAINER_OK" = 1 ] && [ -n "$(link "$C_LINKS" eth0)" ]; then
         peer_index=$(jq -r '.link_index // ""' <<<"$(link "$C_LINKS" eth0)")
         if [ "$peer_index" != "$(jq -r .ifindex <<<"$host_link")" ]; then
-            wrong "$name in $EX_NETNS has $HOST_ADDR/$PREFIX_LEN, but it is not the peer" \
-                "of the container's eth0 (eth0's peer is link $peer_index in another namespace)."
+            wrong "$(msg ex05.the_host_end_is_up_with_172_17_0_1.5 "$name" "$EX_NETNS" "$HOST_ADDR" "$PREFIX_LEN" "$peer_index")"
             return 0
         fi
     fi
-    ok "the host's end $name in $EX_NETNS is UP with $HOST_ADDR/$PREFIX_LEN, eth0's peer"
+    ok "$(msg ex05.the_host_end_is_up_with_172_17_0_1.6 "$name" "$EX_NETNS" "$HOST_ADDR" "$PREFIX_LEN")"
 }
 
 . "$SHUNIT2"

@@ -18,29 +18,10 @@ EX_NETNS=${EX_NETNS:-tuna-ex-host}
 CONTAINER_NET=172.17.0.0/16
 
 task() {
-    cat <<EOF
-Exercise 06 - the way out: forwarding and a masquerade on the "host"
-
-Let the container network $CONTAINER_NET out through the host, as the post
-does, but on the host of exercise 05: the network namespace $EX_NETNS (make it
-with \`ip netns add $EX_NETNS\` if it is not there), never the machine's own.
-      ip netns exec $EX_NETNS sysctl -w net.ipv4.ip_forward=1
-      ip netns exec $EX_NETNS iptables -t nat -A POSTROUTING -s $CONTAINER_NET -j MASQUERADE
-or with nft:
-      ip netns exec $EX_NETNS nft add table ip nat
-      ip netns exec $EX_NETNS nft add chain ip nat postrouting \\
-          '{ type nat hook postrouting priority srcnat; }'
-      ip netns exec $EX_NETNS nft add rule ip nat postrouting ip saddr $CONTAINER_NET masquerade
-or ours:
-      ip netns exec $EX_NETNS bin/06-nat enable --source $CONTAINER_NET
-
-Think about: which namespace routes the container's packets, and where must
-forwarding be on? What does a brand-new network namespace start with?
-
-Check:   make exercise N=06     (or: labs/exercises/run 06)
-Target:  EX_NETNS=$EX_NETNS
-Undo:    ip netns delete $EX_NETNS (its rules and sysctls go with it)
-EOF
+    msg ex.task_title 06 "$(msg ex06.title)"
+    echo
+    msg ex06.task "$CONTAINER_NET" "$EX_NETNS" "$EX_NETNS" "$EX_NETNS" "$EX_NETNS" "$CONTAINER_NET" "$EX_NETNS" "$EX_NETNS" "$EX_NETNS" "$CONTAINER_NET" "$EX_NETNS" "$CONTAINER_NET" "$EX_NETNS" "$EX_NETNS"
+    echo
 }
 exercise_start "$@"
 need_root
@@ -87,64 +68,47 @@ masquerade_sources() {
 
 test_the_host_namespace_exists() {
     if [ "$HOST_OK" = 1 ]; then
-        ok "network namespace $EX_NETNS (the post's host)"
+        ok "$(msg ex06.the_host_namespace_exists.1 "$EX_NETNS")"
     else
-        wrong "there is no network namespace $EX_NETNS: the host's side lives there, never" \
-            "in the machine's own network. Do: ip netns add $EX_NETNS"
+        wrong "$(msg ex06.the_host_namespace_exists.2 "$EX_NETNS") Do: ip netns add $EX_NETNS"
     fi
 }
 
 test_ip_forward_is_on_in_the_host_namespace() {
-    [ "$HOST_OK" = 1 ] || { not_checked "no $EX_NETNS"; return 0; }
+    [ "$HOST_OK" = 1 ] || { not_checked "$(msg ex06.ip_forward_is_on_in_the_host_namespace.1 "$EX_NETNS")"; return 0; }
     if [ "$IP_FORWARD" = 1 ]; then
-        ok "net.ipv4.ip_forward is 1 in $EX_NETNS"
+        ok "$(msg ex06.ip_forward_is_on_in_the_host_namespace.2 "$EX_NETNS")"
     else
-        wrong "net.ipv4.ip_forward is $IP_FORWARD in $EX_NETNS: the namespace does not route" \
-            "packets from one interface to another, so the container's packets are dropped" \
-            "before they ever reach postrouting and the masquerade. ip_forward is per" \
-            "network namespace, and a new one starts from the initial namespace's value" \
-            "(0 here), not from its creator's; setting it without \`ip netns exec\` changes" \
-            "the machine's instead. Do: ip netns exec $EX_NETNS sysctl -w net.ipv4.ip_forward=1"
+        wrong "$(msg ex06.ip_forward_is_on_in_the_host_namespace.3 "$IP_FORWARD" "$EX_NETNS") Do: ip netns exec $EX_NETNS sysctl -w net.ipv4.ip_forward=1"
     fi
 }
 
 test_there_is_a_nat_postrouting_chain() {
-    [ "$HOST_OK" = 1 ] || { not_checked "no $EX_NETNS"; return 0; }
+    [ "$HOST_OK" = 1 ] || { not_checked "$(msg ex06.there_is_a_nat_postrouting_chain.1 "$EX_NETNS")"; return 0; }
     local chains
     chains=$(nat_postrouting_chains)
     if [ -n "$chains" ]; then
-        ok "nat chain on the postrouting hook: $(head -n 1 <<<"$chains")"
+        ok "$(msg ex06.there_is_a_nat_postrouting_chain.2 "$(head -n 1 <<<"$chains")")"
     elif grep -qx nat <<<"$LEGACY_TABLES"; then
-        wrong "$EX_NETNS has a legacy iptables nat table (iptables-legacy), which nftables" \
-            "cannot show, so this checker cannot read it. Use iptables-nft (Debian's" \
-            "default \`iptables\`) or nft, as the task says."
+        wrong "$(msg ex06.there_is_a_nat_postrouting_chain.3 "$EX_NETNS")"
     else
-        wrong "$EX_NETNS has no nat chain on the postrouting hook ($(jq '[.nftables[] | select(.table)] | length' <<<"$RULESET")" \
-            "table(s) in \`nft list ruleset\` there). Source NAT happens as a packet leaves," \
-            "after routing: iptables -t nat -A POSTROUTING makes that chain. If you typed" \
-            "the command without \`ip netns exec $EX_NETNS\`, it went to the machine's own" \
-            "namespace: delete it there. Do: ip netns exec $EX_NETNS iptables -t nat -A POSTROUTING -s $CONTAINER_NET -j MASQUERADE"
+        wrong "$(msg ex06.there_is_a_nat_postrouting_chain.4 "$EX_NETNS" "$(jq '[.nftables[] | select(.table)] | length' <<<"$RULESET")" "$EX_NETNS") Do: ip netns exec $EX_NETNS iptables -t nat -A POSTROUTING -s $CONTAINER_NET -j MASQUERADE"
     fi
 }
 
 test_it_masquerades_the_container_network() {
-    [ "$HOST_OK" = 1 ] || { not_checked "no $EX_NETNS"; return 0; }
-    [ -n "$(nat_postrouting_chains)" ] || { not_checked "no nat postrouting chain"; return 0; }
+    [ "$HOST_OK" = 1 ] || { not_checked "$(msg ex06.it_masquerades_the_container_network.1 "$EX_NETNS")"; return 0; }
+    [ -n "$(nat_postrouting_chains)" ] || { not_checked "$(msg ex06.it_masquerades_the_container_network.2)"; return 0; }
     local sources
     sources=$(masquerade_sources)
     if grep -qx "$CONTAINER_NET" <<<"$sources"; then
-        ok "a rule masquerades ip saddr $CONTAINER_NET"
+        ok "$(msg ex06.it_masquerades_the_container_network.3 "$CONTAINER_NET")"
     elif [ -z "$sources" ]; then
-        wrong "the nat postrouting chain has no masquerade rule: nothing rewrites the" \
-            "container's source address, so replies from outside have no way back to" \
-            "172.17.0.2. Do: ip netns exec $EX_NETNS iptables -t nat -A POSTROUTING -s $CONTAINER_NET -j MASQUERADE"
+        wrong "$(msg ex06.it_masquerades_the_container_network.4) Do: ip netns exec $EX_NETNS iptables -t nat -A POSTROUTING -s $CONTAINER_NET -j MASQUERADE"
     elif grep -qx any <<<"$sources"; then
-        wrong "the masquerade rule matches every source, not just $CONTAINER_NET: the host's" \
-            "own traffic is rewritten too. Add -s $CONTAINER_NET (nft: ip saddr $CONTAINER_NET)."
+        wrong "$(msg ex06.it_masquerades_the_container_network.5 "$CONTAINER_NET" "$CONTAINER_NET" "$CONTAINER_NET")"
     else
-        wrong "the masquerade rule matches source $(paste -sd ' ' <<<"$sources"), not the" \
-            "container network $CONTAINER_NET, so the container's packets pass unchanged." \
-            "Do: ip netns exec $EX_NETNS iptables -t nat -A POSTROUTING -s $CONTAINER_NET -j MASQUERADE"
+        wrong "$(msg ex06.it_masquerades_the_container_network.6 "$(paste -sd ' ' <<<"$sources")" "$CONTAINER_NET") Do: ip netns exec $EX_NETNS iptables -t nat -A POSTROUTING -s $CONTAINER_NET -j MASQUERADE"
     fi
 }
 

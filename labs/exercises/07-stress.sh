@@ -23,26 +23,10 @@ SHARE_TOLERANCE=6
 NS_PER_US=1000
 
 task() {
-    cat <<EOF
-Exercise 07 - a CPU hog held at 20% by its cgroup
-
-Run a CPU hog inside the cgroup $EX_CGROUP of exercise 01 (20% of one CPU) and
-leave it running while you check: the kernel must hold it at 20%.
-      # a shell in the cgroup, then the hog:
-      echo \$\$ > /sys/fs/cgroup/$EX_CGROUP/cgroup.procs        # cgroup v2
-      echo \$\$ > /sys/fs/cgroup/cpu/$EX_CGROUP/tasks           # v1 (older or hybrid machine)
-      stress -c 1 -t 60s        # the post's tool, or ours: bin/07-stress -c 1 -t 60s
-or ours, in one line:
-      bin/01-cgroup exec $EX_CGROUP -- bin/07-stress -c 1 -t 60s
-In another terminal, \`top\` shows the hog at about 20% (the post's C29).
-
-Think about: how does the kernel hold a process at 20%? What do nr_periods,
-nr_throttled and throttled_usec (v1: throttled_time) in cpu.stat count?
-
-Check:   make exercise N=07     (or: labs/exercises/run 07), while the hog runs
-Target:  EX_CGROUP=$EX_CGROUP  (EX_SECONDS=$EX_SECONDS: how long the check measures)
-Undo:    stop the hog (Ctrl-C), leave the cgroup's shell; rmdir the cgroup
-EOF
+    msg ex.task_title 07 "$(msg ex07.title)"
+    echo
+    msg ex07.task "$EX_CGROUP" "$EX_CGROUP" "$EX_CGROUP" "$EX_CGROUP" "$EX_CGROUP" "$EX_SECONDS"
+    echo
 }
 exercise_start "$@"
 
@@ -98,52 +82,41 @@ fi
 
 test_the_cgroup_exists() {
     if [ -d "$CPU_DIR" ]; then
-        ok "$CPU_DIR exists"
+        ok "$(msg ex07.the_cgroup_exists.1 "$CPU_DIR")"
     else
-        wrong "there is no $CPU_DIR: make the cgroup of exercise 01 first (labs/exercises/run 01)."
+        wrong "$(msg ex07.the_cgroup_exists.2 "$CPU_DIR")"
     fi
 }
 
 test_the_cpu_limit_is_20_percent() {
-    [ -d "$CPU_DIR" ] || { not_checked "the CPU limit (no cgroup yet)"; return 0; }
+    [ -d "$CPU_DIR" ] || { not_checked "$(msg ex07.the_cpu_limit_is_20_percent.1)"; return 0; }
     explain_cpu_limit "$EX_CGROUP"
 }
 
 test_a_process_runs_in_it() {
-    [ -d "$CPU_DIR" ] || { not_checked "no cgroup yet"; return 0; }
+    [ -d "$CPU_DIR" ] || { not_checked "$(msg ex07.a_process_runs_in_it.1)"; return 0; }
     if [ "$MEASURED" = 1 ]; then
-        ok "in the cgroup: $(while read -r p; do
-            printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done <"$MEMBERS_FILE")"
+        ok "$(msg ex07.a_process_runs_in_it.2 "$(while read -r p; do
+            printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done <"$MEMBERS_FILE")")"
     else
-        wrong "no process is in the cgroup ($MEMBERS_FILE is empty): a process runs" \
-            "where it was put, and its children start where it is. Move a shell in," \
-            "then start the hog from it. Do: echo \$\$ > $MEMBERS_FILE; stress -c 1 -t 60s"
+        wrong "$(msg ex07.a_process_runs_in_it.3 "$MEMBERS_FILE") Do: echo \$\$ > $MEMBERS_FILE; stress -c 1 -t 60s"
     fi
 }
 
 test_the_hog_is_held_at_20_percent() {
-    [ "$MEASURED" = 1 ] || { not_checked "nothing runs in the cgroup"; return 0; }
+    [ "$MEASURED" = 1 ] || { not_checked "$(msg ex07.the_hog_is_held_at_20_percent.1)"; return 0; }
     local low=$((WANT_CPU_PERCENT - SHARE_TOLERANCE)) high=$((WANT_CPU_PERCENT + SHARE_TOLERANCE))
     local why=''
     cgroup_cpu_limit "$EX_CGROUP" && [ "$CPU_QUOTA" = max ] &&
-        why=" The cgroup has no CPU limit at all (see the limit check above)."
+        why=" $(msg ex07.no_limit_at_all)"
     if awk -v s="$SHARE" -v h="$high" 'BEGIN { exit !(s > h) }'; then
-        wrong "the cgroup's processes used $SHARE% of a CPU over $WALL_SECONDS s and were" \
-            "throttled $THROTTLED times (cpu.stat nr_throttled): the $WANT_CPU_PERCENT% limit" \
-            "does not hold.$why The kernel throttles a group only when it has used its" \
-            "quota within a period."
+        wrong "$(msg ex07.the_hog_is_held_at_20_percent.2 "$SHARE" "$WALL_SECONDS" "$THROTTLED" "$WANT_CPU_PERCENT" "$why")"
     elif awk -v s="$SHARE" -v l="$low" 'BEGIN { exit !(s < l) }'; then
-        wrong "the cgroup's processes used only $SHARE% of a CPU over $WALL_SECONDS s: nothing" \
-            "in it is hogging the CPU. Is the hog running, and was it started from a shell" \
-            "inside the cgroup (a process started elsewhere stays elsewhere)?" \
-            "Do: echo \$\$ > $MEMBERS_FILE; stress -c 1 -t 60s"
+        wrong "$(msg ex07.the_hog_is_held_at_20_percent.3 "$SHARE" "$WALL_SECONDS") Do: echo \$\$ > $MEMBERS_FILE; stress -c 1 -t 60s"
     elif [ "$THROTTLED" -le 0 ]; then
-        wrong "the cgroup's processes used $SHARE% of a CPU over $WALL_SECONDS s, but the" \
-            "kernel never throttled them (nr_throttled did not move): they did not want" \
-            "more. Run a CPU hog, which always wants more. Do: stress -c 1 -t 60s"
+        wrong "$(msg ex07.the_hog_is_held_at_20_percent.4 "$SHARE" "$WALL_SECONDS") Do: stress -c 1 -t 60s"
     else
-        ok "CPU share $SHARE% (limit $WANT_CPU_PERCENT%) over $WALL_SECONDS s," \
-            "throttled $THROTTLED times (cpu.stat nr_throttled)"
+        ok "$(msg ex07.the_hog_is_held_at_20_percent.5 "$SHARE" "$WANT_CPU_PERCENT" "$WALL_SECONDS" "$THROTTLED")"
     fi
 }
 

@@ -22,6 +22,25 @@
 # shellcheck disable=SC2034  # the constants below are used by the exercises
 set -u
 SHUNIT_COLOR=none
+
+# The language: msg KEY ARGS... (labs/lang.sh), from --lang L among the
+# script's arguments (taken out of them here, before shunit2 reads them),
+# else TUNA_LANG (labs/exercises/run exports it), else the locale.
+# shellcheck source=labs/lang.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lang.sh"
+EX_ARGS=() EX_LANG=''
+while [ $# -gt 0 ]; do
+    if [ "$1" = --lang ]; then
+        lang_option_value "${2:-}"
+        EX_LANG=$2
+        shift 2
+        continue
+    fi
+    EX_ARGS+=("$1")
+    shift
+done
+set -- "${EX_ARGS[@]}"
+lang_choose "$EX_LANG"
 SHUNIT2=${SHUNIT2:-$(command -v shunit2 || echo /usr/share/shunit2/shunit2)}
 
 # Limits every exercise checks against: the post's 20% CPU and 200M memory.
@@ -40,7 +59,8 @@ exercise_start() {
 # need_root: the checks read other processes' namespaces (nsenter, /proc/PID/root).
 need_root() {
     if [ "$(id -u)" != 0 ]; then
-        echo "This check reads other processes' namespaces: run it as root (sudo)." >&2
+        msg ex.need_root >&2
+        echo >&2
         exit 2
     fi
 }
@@ -59,7 +79,7 @@ wrong() {
 
 # not_checked TEXT: a check that cannot be made until an earlier one passes.
 not_checked() {
-    echo "  not checked yet: $*"
+    echo "  $(msg ex.not_checked "$*")"
 }
 
 # --- processes and namespaces -------------------------------------------------------------
@@ -148,9 +168,7 @@ v2_enable_controller() {
         fi
         ancestor=$ancestor/$part
     done
-    [ -n "$busy" ] && echo -n "These groups hold processes of their own, and v2 refuses" \
-        "to hand controllers down from a group with processes (\"no internal processes\"):" \
-        "move them into a leaf group first:$busy. "
+    [ -n "$busy" ] && msg lib.v2_busy "$busy" && echo -n " "
     echo "Do: ${commands:-echo +$controller > $(dirname "$dir")/cgroup.subtree_control}"
 }
 
@@ -166,35 +184,23 @@ explain_cpu_limit() {
         quota_file=cpu.cfs_quota_us period_file=cpu.cfs_period_us
     fi
     if ! cgroup_cpu_limit "$1"; then
-        wrong "$dir has no cpu.max: the cpu controller is not enabled for this cgroup." \
-            "In cgroup v2 a group gets a controller's files only when its parent lists" \
-            "the controller in cgroup.subtree_control, and the parent only when its own" \
-            "parent does, from the top down. $(v2_enable_controller "$dir" cpu)"
+        wrong "$(msg lib.no_cpu_max "$dir") $(v2_enable_controller "$dir" cpu)"
         return 0
     fi
     fix=$((CPU_PERIOD * WANT_CPU_PERCENT / 100))
     if [ "$CPU_QUOTA" = max ]; then
         if [ "$quota_file" = cpu.max ]; then
-            wrong "cpu.max is \"max $CPU_PERIOD\" (no limit). \`echo 20 > cpu.max\` (the post's" \
-                "\"20\") is refused by the kernel (write error: Invalid argument) because" \
-                "the quota is in microseconds per period and the minimum is 1000. cpu.max" \
-                "holds \"QUOTA PERIOD\": 20% of a $CPU_PERIOD µs period is $fix." \
-                "Do: echo $fix > $dir/cpu.max"
+            wrong "$(msg lib.cpu_max_unlimited "$CPU_PERIOD" "$CPU_PERIOD" "$fix") Do: echo $fix > $dir/cpu.max"
         else
-            wrong "cpu.cfs_quota_us is -1 (no limit). \`echo 20 > cpu.cfs_quota_us\` is refused by" \
-                "the kernel (write error: Invalid argument) because the quota is in microseconds" \
-                "per period and the minimum is 1000; 20% of a $CPU_PERIOD µs period is" \
-                "$fix. Do: echo $fix > $dir/cpu.cfs_quota_us"
+            wrong "$(msg lib.cfs_unlimited "$CPU_PERIOD" "$fix") Do: echo $fix > $dir/cpu.cfs_quota_us"
         fi
         return 0
     fi
     if [ $((CPU_QUOTA * 100)) -eq $((CPU_PERIOD * WANT_CPU_PERCENT)) ]; then
-        ok "$quota_file: $CPU_QUOTA µs every $CPU_PERIOD µs period = $WANT_CPU_PERCENT% of one CPU"
+        ok "$(msg lib.cpu_ok "$quota_file" "$CPU_QUOTA" "$CPU_PERIOD" "$WANT_CPU_PERCENT")"
         return 0
     fi
-    wrong "the quota is $CPU_QUOTA µs every $CPU_PERIOD µs period ($quota_file, $period_file):" \
-        "that is $(percent "$CPU_QUOTA" "$CPU_PERIOD")% of one CPU, not $WANT_CPU_PERCENT%." \
-        "Both numbers are microseconds; the share is quota / period, so for $WANT_CPU_PERCENT%" \
-        "write quota = period / 5: $fix with this period" \
-        "(the default period is $DEFAULT_PERIOD_US). Do: echo $fix > $dir/$quota_file"
+    wrong "$(msg lib.cpu_wrong "$CPU_QUOTA" "$CPU_PERIOD" "$quota_file" "$period_file" \
+        "$(percent "$CPU_QUOTA" "$CPU_PERIOD")" "$WANT_CPU_PERCENT" "$WANT_CPU_PERCENT" "$fix" \
+        "$DEFAULT_PERIOD_US") Do: echo $fix > $dir/$quota_file"
 }

@@ -92,19 +92,6 @@ static void usage(FILE *out)
 
 /* --- 3. create ---------------------------------------------------------- */
 
-/* How to give a v2 parent back the cgroup.subtree_control it had. */
-struct subtree_undo {
-	char file[PATH_MAX];
-	char text[64];            /* "-cpu -memory": what this run enabled */
-};
-
-static void undo_subtree_control(void *arg)
-{
-	struct subtree_undo *u = arg;
-
-	traced_write_file("undo", u->file, u->text);
-}
-
 /* WORD is one of the space-separated words of LIST. */
 static int has_word(const char *list, const char *word)
 {
@@ -128,34 +115,30 @@ static void enable_controllers(const struct layout *l, int hier, const char *par
 	static const char *no_internal =
 		"cgroup v2 allows no processes in a group that hands controllers to child "
 		"groups: move them into a child (leaf) group first";
-	struct subtree_undo *u = calloc(1, sizeof(*u));
-	char current[256] = "", procs[PATH_MAX + 16], wanted[64] = "";
+	char current[256] = "", procs[PATH_MAX + 16], wanted[64] = "", file[PATH_MAX];
+	char undo[64] = "";      /* "-cpu -memory": what this run enabled, to take back */
 
-	if (!u)
-		die_errno("calloc");
-	if (snprintf(u->file, sizeof(u->file), "%s/cgroup.subtree_control", parent) >=
-	    (int)sizeof(u->file))
+	if (snprintf(file, sizeof(file), "%s/cgroup.subtree_control", parent) >=
+	    (int)sizeof(file))
 		die_usage("path too long: %s", parent);
-	file_read(u->file, current, sizeof(current));
+	file_read(file, current, sizeof(current));
 	for (int c = 0; c < CTRL_COUNT; c++) {
 		if (l->where[c] != hier || c == CTRL_CPUACCT || has_word(current, controller_names[c]))
 			continue;
 		snprintf(wanted + strlen(wanted), sizeof(wanted) - strlen(wanted), "%s+%s",
 			 wanted[0] ? " " : "", controller_names[c]);
-		snprintf(u->text + strlen(u->text), sizeof(u->text) - strlen(u->text), "%s-%s",
-			 u->text[0] ? " " : "", controller_names[c]);
+		snprintf(undo + strlen(undo), sizeof(undo) - strlen(undo), "%s-%s",
+			 undo[0] ? " " : "", controller_names[c]);
 	}
-	if (!wanted[0]) {
-		free(u);
+	if (!wanted[0])
 		return;
-	}
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", parent);
 	if (!parent_is_root && file_read(procs, current, sizeof(current)) > 0)
-		die_hint(EBUSY, no_internal, "enable %s in %s (it has processes)", wanted, u->file);
-	int r = file_write(u->file, wanted);
+		die_hint(EBUSY, no_internal, "enable %s in %s (it has processes)", wanted, file);
+	int r = file_write(file, wanted);
 	if (r < 0)
-		die_hint(-r, -r == EBUSY ? no_internal : NULL, "write %s to %s", wanted, u->file);
-	undo_push(undo_subtree_control, u);
+		die_hint(-r, -r == EBUSY ? no_internal : NULL, "write %s to %s", wanted, file);
+	undo_write_file(file, undo);
 }
 
 /*
@@ -386,12 +369,12 @@ static void add_members(const struct layout *l, const char *name, char **pids, i
 
 /* Join, then become CMD: it keeps our PID, so it is in the group from its
  * first instruction, and its children are born there. */
-static int exec_in_group(const struct layout *l, const char *name, char **cmd)
+static void __attribute__((noreturn)) exec_in_group(const struct layout *l, const char *name,
+						     char **cmd)
 {
 	join_group(l, name, getpid());
 	int r = traced_execvp("the group's limits now bind it and its children", cmd);
-	warn_msg("exec %s: %s", cmd[0], strerror(-r));
-	return exit_status_from_exec_error(-r);
+	die_status(exit_status_from_exec_error(-r), -r, NULL, "exec %s", cmd[0]);
 }
 
 int main(int argc, char **argv)
@@ -424,7 +407,7 @@ int main(int argc, char **argv)
 		add_members(&layout, opt.name, opt.args, opt.nargs);
 		break;
 	case CMD_EXEC:
-		return exec_in_group(&layout, opt.name, opt.args);
+		exec_in_group(&layout, opt.name, opt.args);
 	case CMD_INFO:     /* 6. read it back (report.c) */
 		print_info(&layout, opt.json);
 		break;

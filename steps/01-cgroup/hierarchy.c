@@ -127,43 +127,19 @@ static void scan_mountinfo(struct layout *l, int exact)
 		die_err(-r, "read " MOUNTINFO);
 }
 
-static const char *magic_name(long magic)
-{
-	static char other[32];
-
-	switch ((unsigned long)magic) {
-	case CGROUP2_SUPER_MAGIC: return "CGROUP2_SUPER_MAGIC";
-	case CGROUP_SUPER_MAGIC: return "CGROUP_SUPER_MAGIC";
-	case TMPFS_MAGIC: return "TMPFS_MAGIC";
-	}
-	snprintf(other, sizeof(other), "%#lx", (unsigned long)magic);
-	return other;
-}
-
-/* statfs(2), traced from its own arguments and result (common/trace.h has
- * no wrapper for it): the file system's magic number, by name. */
-static int traced_statfs(const char *shell, const char *path, struct statfs *st)
-{
-	int r = statfs(path, st), err = r < 0 ? errno : 0;
-
-	explain_call(r, err, shell, "statfs(\"%s\", {f_type=%s})", path,
-		     r < 0 ? "?" : magic_name((long)st->f_type));
-	errno = err;
-	return r;
-}
-
 void layout_detect(struct layout *l, const char *root, int root_given)
 {
 	struct statfs st;
 	char probe[PATH_MAX + 32];
-	int v1 = 0, v2 = 0;
+	char magic[32];
+	int v1 = 0, v2 = 0, r;
 
 	memset(l, 0, sizeof(*l));
 	if (!realpath(root, l->root))
 		die_errno("cgroup root %s", root);
 	snprintf(probe, sizeof(probe), "stat -f -c %%T %s", l->root);
-	if (traced_statfs(probe, l->root, &st) < 0)
-		die_errno("statfs %s", l->root);
+	if ((r = traced_statfs(probe, l->root, &st)) < 0)
+		die_err(-r, "statfs %s", l->root);
 	if ((unsigned long)st.f_type == CGROUP2_SUPER_MAGIC)
 		add_v2(l, l->root);
 	else if ((unsigned long)st.f_type == CGROUP_SUPER_MAGIC)
@@ -183,7 +159,8 @@ void layout_detect(struct layout *l, const char *root, int root_given)
 		die_hint(0, "--root takes a cgroup2 mount, a v1 hierarchy, the tmpfs holding "
 			 "v1 mounts, or a directory laid out like cgroup2 (with cgroup.controllers)",
 			 "%s: no cgroup hierarchy here (statfs says %s, and no cgroup mount is "
-			 "under it)", l->root, magic_name((long)st.f_type));
+			 "under it)", l->root, trace_fs_magic(magic, sizeof(magic),
+							   (unsigned long)st.f_type));
 
 	/* Where each controller lives; v1 first, as the kernel binds it. */
 	for (int c = 0; c < CTRL_COUNT; c++) {

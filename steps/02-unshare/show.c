@@ -24,11 +24,10 @@
 #include <unistd.h>
 
 #include "tuna.h"
+#include "unshare.h"
 
 #define NS_LINK_MAX 64          /* "pid_for_children:[4026531836]" */
 #define KTHREADD_PID "2"
-
-int show_namespaces(const char *pid);
 
 /* In the order `ls -l /proc/self/ns` prints them. */
 static const char *const ns_names[] = {

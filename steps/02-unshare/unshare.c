@@ -26,6 +26,9 @@
  * outside, its first child becomes PID 1, and once that child exits the
  * namespace is dead: every later fork(2) fails with ENOMEM.
  *
+ * Two siblings a first reading can skip: show.c (--show, the post's ls -l
+ * /proc/PID/ns) and pidfile.c (--pidfile, how a lab learns the PID).
+ *
  * Syscalls: unshare(2), mount(2), sethostname(2), fork(2), wait4(2),
  * kill(2), execvp(3).  Man pages: unshare(1), unshare(2), namespaces(7),
  * pid_namespaces(7), user_namespaces(7), mount_namespaces(7), time_namespaces(7).
@@ -42,10 +45,10 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tuna.h"
+#include "unshare.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080 /* Linux 5.6; <linux/sched.h> */
@@ -53,7 +56,6 @@
 
 #define PROG "02-unshare"
 #define DEFAULT_SHELL "/bin/sh"   /* when $SHELL is unset, as unshare(1) */
-#define PIDFILE_MODE 0644
 
 /* Each namespace: its clone flag, util-linux's option, its /proc/PID/ns name. */
 static const struct namespace_kind {
@@ -87,8 +89,6 @@ struct options {
 
 static volatile sig_atomic_t child_pid; /* for the signal forwarder */
 
-/* In show.c: print /proc/PID/ns like ls -l, marking what differs from PID 1. */
-int show_namespaces(const char *pid);
 
 static void usage(FILE *out)
 {
@@ -270,65 +270,12 @@ static void set_hostname(const char *name)
 		die_err(-r, "sethostname '%s'", name);
 }
 
-/*
- * The host PID of the process that will run CMD, for labs (05-veth --pid).
- * The file is opened, and its directory held, BEFORE the fork: the child
- * shares our mount namespace, and if it runs 04-pivot, pivot_root(2) moves
- * the root of every process in the namespace, ours too, so the path would
- * no longer lead to the file by the time we write the PID or remove it.
- */
-struct pidfile {
-	const char *path;
-	int fd;       /* the file, open for writing */
-	int dir_fd;   /* its directory, to unlink the file by name later */
-	const char *name;
-};
-
-static void pidfile_open(struct pidfile *pf, const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-
-	pf->path = path;
-	pf->name = slash ? slash + 1 : path;
-	if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else if (slash)
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	else
-		snprintf(dir, sizeof(dir), ".");
-	pf->dir_fd = traced_open(NULL, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-	if (pf->dir_fd < 0)
-		die_err(-pf->dir_fd, "open pidfile %s", path);
-	pf->fd = traced_open(NULL, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, PIDFILE_MODE);
-	if (pf->fd < 0)
-		die_err(-pf->fd, "open pidfile %s", path);
-}
-
-static void pidfile_write(struct pidfile *pf, pid_t pid)
-{
-	char text[32];
-	int len = snprintf(text, sizeof(text), "%d\n", (int)pid);
-	ssize_t r = traced_write(NULL, pf->fd, text, (size_t)len);
-
-	if (r < 0)
-		die_err((int)-r, "write pidfile %s", pf->path);
-	close(pf->fd);
-	pf->fd = -1;
-}
-
-static void remove_pidfile(void *arg)
-{
-	struct pidfile *pf = arg;
-
-	unlinkat(pf->dir_fd, pf->name, 0);
-}
-
+/* The undo of the fork, when the parent fails after it (the pidfile). */
 static void kill_child(void *unused)
 {
 	(void)unused;
-	kill(child_pid, SIGKILL);
-	waitpid(child_pid, NULL, 0);
+	traced_kill("undo", child_pid, SIGKILL);
+	traced_wait4("undo", child_pid, NULL, 0, NULL);
 }
 
 /*
@@ -460,13 +407,13 @@ int main(int argc, char **argv)
 			undo_push(kill_child, NULL);
 			if (opt.pidfile) {
 				pidfile_write(&pidfile, pid);
-				undo_push(remove_pidfile, &pidfile);
+				undo_push(pidfile_remove, &pidfile);
 			}
 			status = wait_for_command(pid);
 
 			undo_forget();
 			if (opt.pidfile)
-				remove_pidfile(&pidfile);
+				pidfile_remove(&pidfile);
 			return status;
 		}
 	} else {

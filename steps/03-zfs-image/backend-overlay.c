@@ -169,16 +169,19 @@ static void overlay_image_create(struct store *s, const char *image)
 	ref_write(s, "images", image, l->id);
 }
 
-/* Undo for a snapshot that failed half-way: the image's old view, back. */
-static struct {
+/* Undo for a snapshot that failed half-way: the image's old view, back.
+ * ARG is overlay_snapshot's own, alive until it returns, and nothing can
+ * fail after that. */
+struct remount {
 	const struct layer *layer;
 	const char *target;
-} remount;
+};
 
-static void remount_undo(void *unused)
+static void remount_undo(void *arg)
 {
-	(void)unused;
-	layer_mount_writable(remount.layer, remount.target, 1);
+	const struct remount *back = arg;
+
+	layer_mount_writable(back->layer, back->target, 1);
 }
 
 static void overlay_snapshot(struct store *s, const char *image, const char *tag)
@@ -186,6 +189,7 @@ static void overlay_snapshot(struct store *s, const char *image, const char *tag
 	char id[LAYER_ID_LEN + 1], path[PATH_MAX], view[PATH_MAX], image_dir[PATH_MAX],
 		name[2 * NAME_MAX_LEN + 2], data[MOUNT_DATA_MAX], diff[PATH_MAX];
 	struct layer top, *upper;
+	struct remount back = { &top, image_dir };
 	int r;
 
 	if ((r = ref_read(s, "images", image, id)) < 0)
@@ -219,9 +223,7 @@ static void overlay_snapshot(struct store *s, const char *image, const char *tag
 	/* 3. The image goes on in a new writable layer on top of the frozen one. */
 	upper = layer_create(s, &top);
 	layer_umount_writable(&top, image_dir);
-	remount.layer = &top;
-	remount.target = image_dir;
-	undo_push(remount_undo, NULL);
+	undo_push(remount_undo, &back);
 	layer_mount_writable(upper, image_dir, 0);
 	ref_write(s, "snapshots", name, top.id);
 	path_format(path, "%s/layerdb/snapshots/%s", s->dir, name);

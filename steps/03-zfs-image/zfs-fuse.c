@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,53 +95,18 @@ static int zfs_pools_left(void)
 }
 
 /*
- * pidfd_open(2), pidfd_send_signal(2) and poll(2) on a pidfd, each traced
- * from its own arguments (common/trace.h has no wrappers for them).
- */
-static int traced_pidfd_open(pid_t pid)
-{
-	int fd = sys_pidfd_open(pid, 0), err = fd < 0 ? errno : 0;
-
-	explain_call(fd, err, NULL, "pidfd_open(%d, 0)", (int)pid);
-	return fd < 0 ? -err : fd;
-}
-
-static int traced_pidfd_send_signal(const char *shell, int pidfd, int sig)
-{
-	int r = sys_pidfd_send_signal(pidfd, sig, NULL, 0), err = r < 0 ? errno : 0;
-
-	explain_call(r, err, shell, "pidfd_send_signal(%d, %s, NULL, 0)", pidfd,
-		     trace_signal_name(sig));
-	return r < 0 ? -err : 0;
-}
-
-static int traced_poll_pidfd(int pidfd, int timeout_ms)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-	int r, err;
-
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	err = r < 0 ? errno : 0;
-	explain_call(r, err, "until it has exited", "poll([{fd=%d, events=POLLIN}], 1, %d)",
-		     pidfd, timeout_ms);
-	return r < 0 ? -err : r;
-}
-
-/*
  * SIGTERM through a pidfd (no PID reuse race), then wait until it has
  * exited.  0, or -errno; -ETIMEDOUT if it is still there after the wait.
  */
 static int zfs_fuse_stop(pid_t pid)
 {
-	int fd = traced_pidfd_open(pid), r;
+	int fd = traced_pidfd_open(NULL, pid), r;
 
 	if (fd < 0)
 		return fd;
 	r = traced_pidfd_send_signal("/etc/init.d/zfs-fuse stop", fd, SIGTERM);
 	if (r == 0)
-		r = traced_poll_pidfd(fd, DAEMON_STOP_TIMEOUT_MS);
+		r = traced_poll_in("until it has exited", fd, DAEMON_STOP_TIMEOUT_MS);
 	close(fd);
 	if (r == 0)
 		return -ETIMEDOUT;

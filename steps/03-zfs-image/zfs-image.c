@@ -32,7 +32,8 @@
  *      pool, and STORE/.tuna-store saying which backend it is.
  *   3. Any other command: open the store; its backend does the rest.
  *   4. image create: an empty writable file system at STORE/images/NAME.
- *   5. image populate: programs and exactly their libraries (populate.c).
+ *   5. image populate: programs and exactly their libraries (populate.c;
+ *      elf-libraries.c reads what each needs).
  *   6. snapshot NAME@TAG: read-only, immutable.
  *   7. clone NAME@TAG CONTAINER: writable, copy-on-write, mounted.
  *   8. list: NAME USED REFER MOUNTPOINT, as zfs list.

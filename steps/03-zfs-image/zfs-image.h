@@ -9,6 +9,7 @@
  *   overlay-layers.c   overlay2's layers on disk, and overlay's list (skippable)
  *   zfs-fuse.c         the ZFS daemon, where the kernel has no ZFS (skippable)
  *   populate.c         image populate: programs and exactly their libraries
+ *   elf-libraries.c    populate's reading half: DT_NEEDED, ld.so's search
  *   options.c          the command line, checked whole              (skippable)
  *   store.c            the store's bookkeeping: its state file, the pool's
  *                      backing file, `list`'s table, du, rm -rf     (skippable)
@@ -220,6 +221,34 @@ const char *zfs_fuse_unavailable(void);
 void zfs_fuse_start_if_needed(void);
 /* Stop the zfs-fuse this tool started, once no pool is left; wait for it. */
 void zfs_fuse_stop_if_ours(void);
+
+/* --- elf-libraries.c ------------------------------------------------------ */
+
+#define MAX_NEEDED 128           /* DT_NEEDED entries of one object */
+
+/* What one ELF object asks of the dynamic loader. */
+struct elf_info {
+	unsigned char class;
+	uint16_t machine;
+	char interp[PATH_MAX];
+	char needed[MAX_NEEDED][NAME_MAX + 1];
+	int nr_needed;
+	char rpath[PATH_MAX];
+	char runpath[PATH_MAX];
+};
+
+/*
+ * Read PATH's ELF header, PT_INTERP and PT_DYNAMIC.  Returns 0, -ENOEXEC
+ * (not ELF), -EPROTONOSUPPORT (not a 64-bit little-endian ELF), -EINVAL
+ * (malformed) or -errno.
+ */
+int elf_read(const char *path, struct elf_info *info);
+/* Read /etc/ld.so.conf and its includes, once, before find_library. */
+void ld_so_conf_load(void);
+/* The path ld.so would load for NAME, needed by NEEDED_BY (whose headers
+ * are INFO), into FOUND (PATH_MAX); dies if there is none. */
+void find_library(const char *name, const char *needed_by, const struct elf_info *info,
+		  char *found);
 
 /* --- populate.c ----------------------------------------------------------- */
 

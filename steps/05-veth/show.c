@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "nl.h"
-#include "show.h"
 #include "tuna.h"
+#include "veth.h"
 
 #define SHOW_MAX_LINKS 256    /* more is not a lesson */
 #define SHOW_MAX_ADDRS 512

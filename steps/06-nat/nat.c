@@ -173,6 +173,18 @@ static void put_data(struct nl_request *req, uint16_t type, const void *bytes, s
 	nl_nest_end(req, data);
 }
 
+/* cmp eq: register 1 against the LEN bytes at BYTES. */
+static void put_cmp_eq(struct nl_request *req, const void *bytes, size_t len)
+{
+	struct nlattr *elem = expr_start(req, "cmp"), *data = nl_nest_start(req, NFTA_EXPR_DATA);
+
+	nl_put_be32(req, NFTA_CMP_SREG, NFT_REG_1);
+	nl_put_be32(req, NFTA_CMP_OP, NFT_CMP_EQ);
+	put_data(req, NFTA_CMP_DATA, bytes, len);
+	nl_nest_end(req, data);
+	nl_nest_end(req, elem);
+}
+
 /*
  * ip saddr CIDR: load the source address into register 1, compare.  As
  * nft does, a prefix on a byte boundary (/16) loads just those bytes and
@@ -207,13 +219,7 @@ static void put_saddr_match(struct nl_request *req, struct in_addr net, unsigned
 		nl_nest_end(req, elem);
 	}
 
-	elem = expr_start(req, "cmp");
-	data = nl_nest_start(req, NFTA_EXPR_DATA);
-	nl_put_be32(req, NFTA_CMP_SREG, NFT_REG_1);
-	nl_put_be32(req, NFTA_CMP_OP, NFT_CMP_EQ);
-	put_data(req, NFTA_CMP_DATA, &net.s_addr, len);   /* network order already */
-	nl_nest_end(req, data);
-	nl_nest_end(req, elem);
+	put_cmp_eq(req, &net.s_addr, len);   /* network order already */
 }
 
 /* oifname NAME: meta loads the outgoing device's name (IFNAMSIZ bytes,
@@ -231,13 +237,7 @@ static void put_oifname_match(struct nl_request *req, const char *name)
 	nl_nest_end(req, data);
 	nl_nest_end(req, elem);
 
-	elem = expr_start(req, "cmp");
-	data = nl_nest_start(req, NFTA_EXPR_DATA);
-	nl_put_be32(req, NFTA_CMP_SREG, NFT_REG_1);
-	nl_put_be32(req, NFTA_CMP_OP, NFT_CMP_EQ);
-	put_data(req, NFTA_CMP_DATA, padded, sizeof(padded));
-	nl_nest_end(req, data);
-	nl_nest_end(req, elem);
+	put_cmp_eq(req, padded, sizeof(padded));
 }
 
 /* An expression with no options (counter, masq): name and an empty nest. */
@@ -257,15 +257,9 @@ static void open_socket(void)
 		die_err(-r, "netlink socket (NETLINK_NETFILTER)");
 }
 
-/* Put IP_FORWARD back as it was, if the batch after it fails. */
-static void undo_ip_forward(void *old)
-{
-	file_write(IP_FORWARD, old);
-}
-
 static int command_enable(const struct options *opt)
 {
-	static char old_forward[16];
+	char old_forward[16];
 	struct nl_request table, chain, rule;
 	struct nl_batch batch;
 	struct nlattr *hook, *exprs;
@@ -284,8 +278,8 @@ static int command_enable(const struct options *opt)
 	if (r < 0)
 		die_hint(-r, r == -EACCES || r == -EPERM ? HINT_ROOT : NULL, "write %s",
 			 IP_FORWARD);
-	if (strcmp(old_forward, "1") != 0)
-		undo_push(undo_ip_forward, old_forward);
+	if (strcmp(old_forward, "1") != 0)   /* put back if the batch fails */
+		undo_write_file(IP_FORWARD, old_forward);
 
 	/* 2. The table, new (EXCL: enabling twice would add a second rule). */
 	nft_request(&table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);

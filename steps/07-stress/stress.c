@@ -95,11 +95,8 @@ static void usage(FILE *out)
 		"Example: " PROG " --cpu 1 --vm 1 --vm-bytes 198M --timeout 10s\n");
 }
 
-static void info(const struct options *opt, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 /* stress's "stress: info: [PID] ..." lines, on stdout like stress. */
-static void info(const struct options *opt, const char *fmt, ...)
+static __attribute__((format(printf, 2, 3))) void info(const struct options *opt, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -114,10 +111,7 @@ static void info(const struct options *opt, const char *fmt, ...)
 }
 
 /* stress's FAIL and WARN lines go to stderr, whatever -q says. */
-static void report(const char *level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void report(const char *level, const char *fmt, ...)
+static __attribute__((format(printf, 2, 3))) void report(const char *level, const char *fmt, ...)
 {
 	char message[512];
 	va_list ap;
@@ -164,12 +158,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
 	opterr = 0; /* we say it ourselves, in one line */
 	while ((c = getopt_long(argc, argv, ":c:m:t:qxh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			opt->cpu_hogs = parse_count("--cpu", optarg);
-			break;
-		case 'm':
-			opt->vm_hogs = parse_count("--vm", optarg);
-			break;
+		case 'c': opt->cpu_hogs = parse_count("--cpu", optarg); break;
+		case 'm': opt->vm_hogs = parse_count("--vm", optarg); break;
 		case OPT_VM_BYTES:
 			if (parse_size(optarg, &opt->vm_bytes) < 0 || opt->vm_bytes == 0)
 				die_usage("--vm-bytes '%s': not a size (e.g. 256M)", optarg);
@@ -178,31 +168,18 @@ static void parse_options(int argc, char **argv, struct options *opt)
 			if (parse_size(optarg, &opt->vm_stride) < 0 || opt->vm_stride == 0)
 				die_usage("--vm-stride '%s': not a size (e.g. 4096)", optarg);
 			break;
-		case OPT_VM_KEEP:
-			opt->vm_keep = 1;
-			break;
+		case OPT_VM_KEEP: opt->vm_keep = 1; break;
 		case 't':
-			if (parse_duration(optarg, &opt->timeout_ms) < 0 ||
-			    opt->timeout_ms == 0)
+			if (parse_duration(optarg, &opt->timeout_ms) < 0 || opt->timeout_ms == 0)
 				die_usage("--timeout '%s': not a duration (e.g. 10s, 500ms, 2m)",
 					  optarg);
 			break;
-		case 'q':
-			opt->quiet = 1;
-			break;
-		case 'x':
-			explain_enabled = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf(PROG " (tuna) " TUNA_VERSION "\n");
-			exit(0);
-		case ':':
-			die_usage("option '%s' needs an argument", argv[optind - 1]);
-		default:
-			die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+		case 'q': opt->quiet = 1; break;
+		case 'x': explain_enabled = 1; break;
+		case 'h': usage(stdout); exit(0);
+		case OPT_VERSION: printf(PROG " (tuna) " TUNA_VERSION "\n"); exit(0);
+		case ':': die_usage("option '%s' needs an argument", argv[optind - 1]);
+		default: die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -235,7 +212,7 @@ static void __attribute__((noreturn)) hog_vm(const struct options *opt)
 			/* stress: "hogvm malloc failed": the worker fails. */
 			report("FAIL", "malloc of %llu bytes failed: %s",
 			       (unsigned long long)opt->vm_bytes, strerror(errno));
-			_exit(1);
+			_exit(EXIT_REFUSED);
 		}
 		do {
 			for (uint64_t i = 0; i < opt->vm_bytes; i += opt->vm_stride)
@@ -303,7 +280,7 @@ static void start_worker(enum hog_kind kind, const struct options *opt,
 		 */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
-			_exit(1);
+			_exit(EXIT_REFUSED);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGALRM, SIG_DFL);

@@ -13,6 +13,13 @@
  *   trace-probe die-status STATUS ERR       die_status(STATUS, ERR, hint)
  *   trace-probe wait-status SIG             fork a child killed by SIG,
  *                                           print exit_status_from_wait
+ *   trace-probe undo-write-then-die FILE OLD NEW
+ *                                           write OLD, push undo_write_file,
+ *                                           write NEW, die_hint
+ *   trace-probe statfs PATH                 traced_statfs, the magic by name
+ *   trace-probe pidfd-term                  fork a sleeper; pidfd_open, poll
+ *                                           (0 ms), SIGTERM by the pidfd, poll
+ *                                           until it exits; "exit N"
  *
  * Each prints the wrapper's return value as "= N" on stdout; the trace
  * goes to stderr, as a step's does.
@@ -97,6 +104,44 @@ static int probe(int argc, char **argv)
 			_exit(3);
 		}
 		if (pid < 0 || traced_wait4(NULL, pid, &status, 0, NULL) < 0)
+			return -1;
+		printf("exit %d\n", exit_status_from_wait(status));
+		return 0;
+	}
+	if (strcmp(what, "undo-write-then-die") == 0 && argc == 5) {
+		char old[64];
+		int r;
+
+		snprintf(old, sizeof(old), "%s", argv[3]);
+		if ((r = traced_write_file(NULL, argv[2], old)) < 0)
+			return r;
+		undo_write_file(argv[2], old);
+		memset(old, 0, sizeof(old));   /* the entry keeps its own copy */
+		if ((r = traced_write_file(NULL, argv[2], argv[4])) < 0)
+			return r;
+		die_hint(EBUSY, NULL, "probe %s", "failing after the second write");
+	}
+	if (strcmp(what, "statfs") == 0 && argc == 3) {
+		struct statfs st;
+
+		return traced_statfs(NULL, argv[2], &st);
+	}
+	if (strcmp(what, "pidfd-term") == 0 && argc == 2) {
+		int status, fd, r;
+		pid_t pid = traced_fork(NULL);
+
+		if (pid == 0) {
+			pause();
+			_exit(3);
+		}
+		if (pid < 0 || (fd = traced_pidfd_open(NULL, pid)) < 0)
+			return -1;
+		if ((r = traced_poll_in("still running", fd, 0)) != 0 ||
+		    (r = traced_pidfd_send_signal(NULL, fd, SIGTERM)) < 0 ||
+		    (r = traced_poll_in("until it has exited", fd, 5000)) != 1)
+			return r < 0 ? r : -1;
+		close(fd);
+		if (traced_wait4(NULL, pid, &status, 0, NULL) < 0)
 			return -1;
 		printf("exit %d\n", exit_status_from_wait(status));
 		return 0;
