@@ -25,7 +25,7 @@ CPU_LIMIT=20%
 MEMORY_LIMIT=200M                   # the post's 209715200 bytes
 MEMORY_LIMIT_BYTES=209715200
 CPU_SHARE_MIN=17 CPU_SHARE_MAX=23   # percent: 20% within the kernel's granularity
-STRESS_SECONDS=5                    # the CPU chart's seconds (the hog runs one more)
+STRESS_SECONDS=5                    # the CPU chart's seconds (the hog outlives them)
 # A memory hog under a 20% CPU quota touches its pages slowly, the more so on
 # a slow (emulated) machine: it runs until the OOM killer takes it, or until
 # it holds all its bytes, which is when it has survived (at most this long).
@@ -69,6 +69,16 @@ network_picture() {
     echo
 }
 
+# stop_stress PID: stop the 07-stress run PID in the container's cgroup and
+# wait for it.  07-stress stops its workers on SIGTERM, as at its timeout.
+stop_stress() {
+    local p
+    while read -r p; do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" != 07-stress ] || kill "$p" 2>/dev/null
+    done <"$(cgroup_dir memory "$LAB_CONTAINER_CGROUP")/cgroup.procs"
+    wait "$1" 2>/dev/null || true   # 128+SIGTERM: stopped as asked
+}
+
 # hog_runs_to_the_end PID BYTES: wait for the 07-stress run PID (its worker in
 # the container's cgroup, malloc()ing BYTES and touching every page).  It
 # ends by itself when the OOM killer took the worker (status 1).  Once the
@@ -85,11 +95,7 @@ hog_runs_to_the_end() {
             rss=$(awk '$1 == "VmHWM:" { hwm = $2 } $1 == "RssFile:" { file = $2 }
                 END { print hwm - file }' "/proc/$p/status" 2>/dev/null)
             [ "${rss:-0}" -ge "$want" ] || continue
-            # 07-stress stops its workers on SIGTERM, as at its timeout.
-            while read -r p; do
-                [ "$(cat "/proc/$p/comm" 2>/dev/null)" != 07-stress ] || kill "$p" 2>/dev/null
-            done <"$procs"
-            wait "$pid" 2>/dev/null
+            stop_stress "$pid"
             return 0
         done < <(cat "$procs" 2>/dev/null)
         sleep 0.2
@@ -271,8 +277,10 @@ lab_steps() {
     usage_file=$(cgroup_cpu_usage_file "$LAB_CONTAINER_CGROUP") ||
         { result fail "$(msg all.s7.no_counter "$LAB_CONTAINER_CGROUP")"; lab_finish; return 1; }
     usage_unit=${usage_file##* } usage_file=${usage_file% *}
+    # The hog outlives the chart (each second's sample costs time where
+    # starting a process is slow) and is stopped when the chart is done.
     ours cg_exec nsenter --target "$CPID" --mount --uts --ipc --net --pid --root --wd \
-        -- /bin/07-stress -c 1 -t "$((STRESS_SECONDS + 1))s" &
+        -- /bin/07-stress -c 1 -t "$((STRESS_SECONDS * 4))s" &
     stress_pid=$!
     sleep 0.5   # the hog starts
     say "$(msg all.s7.chart1)"
@@ -289,7 +297,7 @@ lab_steps() {
         usage_prev=$usage_now t_prev=$t_now
     done
     usage1=$usage_now t1=$t_now
-    wait "$stress_pid" || true
+    stop_stress "$stress_pid"
     # The kernel's figure: the cgroup's CPU time over wall time.
     share10=$(( (usage1 - usage0) * 1000 / ((t1 - t0) / 1000) ))   # tenths of a percent
     share="$((share10 / 10)).$((share10 % 10))"
