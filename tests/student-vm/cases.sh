@@ -62,7 +62,7 @@ facts() {
 lab_detail() {
     local held cpu oom
     held=$(grep -E 'results held|did not hold' "$1" | tail -n 1 | sed 's/^ *//')
-    cpu=$(grep -oE 'CPU share [0-9.]+% \(limit [^)]*\), throttled in [0-9]+ periods' "$1" | tail -n 1)
+    cpu=$(grep -oE 'CPU share [0-9.]+% \(limit [^)]*\), throttled( in)? [0-9]+( periods)?' "$1" | tail -n 1)
     oom=$(grep -oE 'killed:[^;]*; survived:[^.]*' "$1" | tail -n 1)
     echo "${held:-no verdict line}; ${cpu:-no CPU figure}; ${oom:-no OOM figures}"
 }
