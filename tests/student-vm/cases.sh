@@ -67,19 +67,34 @@ lab_detail() {
     echo "${held:-no verdict line}; ${cpu:-no CPU figure}; ${oom:-no OOM figures}"
 }
 
-# watch_zfs_fuse FILE: until killed, note any zfs-fuse process in FILE.
-watch_zfs_fuse() {
+# watch_lab NAME: until killed, note any zfs-fuse process in OUT/NAME.zfs-fuse,
+# and, while the lab's container runs, what surrounds it: the top of the
+# cgroup tree, the root's subtree_control, and zfs list (OUT/NAME.seen).
+watch_lab() {
+    local seen=$OUT/$1.seen
     while :; do
-        pgrep -a -x zfs-fuse >>"$1" 2>/dev/null
+        pgrep -a -x zfs-fuse >>"$OUT/$1.zfs-fuse" 2>/dev/null
+        if [ ! -s "$seen" ] && [ -d /sys/fs/cgroup/tuna-lab/myContainer ] &&
+            [ -n "$(cat /sys/fs/cgroup/tuna-lab/myContainer/cgroup.procs 2>/dev/null)" ]; then
+            {
+                echo "cgroup_tree $(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d \
+                    \( -name '*.slice' -o -name '*.scope' -o -path '*/tuna-lab*' \) -printf '%P ' | sort)"
+                echo "root_subtree_control $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+                echo "lab_subtree_control $(cat /sys/fs/cgroup/tuna-lab/cgroup.subtree_control)"
+                zfs list -t all -H -o name,used,refer,mountpoint,origin 2>/dev/null | sed 's/^/zfs_list /'
+            } >"$seen.tmp"
+            mv "$seen.tmp" "$seen"
+        fi
         sleep 0.5
     done
 }
 
 lab_case() {
-    local name=$1 start rc=0 detail watcher
+    local name=$1 start rc=0 detail watcher l
     shift
     : >"$OUT/$name.zfs-fuse"
-    watch_zfs_fuse "$OUT/$name.zfs-fuse" &
+    rm -f "$OUT/$name.seen"
+    watch_lab "$name" &
     watcher=$!
     start=$(date +%s%N)
     "$@" >"$OUT/$name.out" 2>&1 </dev/null || rc=$?
@@ -90,6 +105,14 @@ lab_case() {
         rc=1 detail="$detail; a zfs-fuse process ran: $(head -n 1 "$OUT/$name.zfs-fuse")"
     fi
     LAST_RC=$rc LAST_DETAIL=$detail
+    # The figures the lessons quote.
+    if [ -s "$OUT/$name.seen" ]; then
+        while IFS= read -r l; do info "${name}_${l%% *} ${l#* }"; done <"$OUT/$name.seen"
+    fi
+    l=$(grep -oE 'USED [0-9]+ bytes, REFER [0-9]+ bytes' "$OUT/$name.out" | head -n 1)
+    [ -z "$l" ] || info "${name}_clone_sizes $l"
+    l=$(grep -oE 'killed:[^;]*; survived:[^.]*' "$OUT/$name.out" | tail -n 1)
+    [ -z "$l" ] || info "${name}_memory_max_200M $l"
 }
 
 labs() {
