@@ -203,7 +203,7 @@ test_run_as_a_user_exits_2_and_says_run_it_as_root() {
 
 test_run_prints_every_task_and_the_readme_has_it() {
     local n title prefix readme
-    for n in 01 02 03 04 05 06 07; do
+    for n in 01 02 03 04 05 05b 06 07 07b; do
         run_exercise "$n" --task
         assertEquals "exit status of run $n --task" 0 "$RC"
         title=$(head -n 1 "$TEST_TMP/report")
@@ -665,6 +665,73 @@ test_05_a_missing_host_namespace_fails_and_says_ip_netns_add() {
         "ip netns add $host_ns"
 }
 
+# --- 05b: two containers on one bridge ---------------------------------------------------------
+
+# bridge_container HOST_NS ADDRESS [unplugged]: a container (a process in a
+# network namespace of its own) wired to the bridge br0 of HOST_NS with the
+# commands of the task; unplugged: its host end is left out of the bridge
+# (wrong).  Sets CPID.
+bridge_container() {
+    unshare --net sleep 60 &
+    CPID=$!
+    on_cleanup stop_process "$CPID"
+    wait_until has_own_netns "$CPID" || fail "the container's network namespace"
+    ip -n "$1" link add name "h$CPID" type veth peer name "c$CPID"
+    ip -n "$1" link set "c$CPID" netns "$CPID"
+    if [ "${3:-}" = unplugged ]; then
+        ip -n "$1" link set "h$CPID" up
+    else
+        ip -n "$1" link set "h$CPID" master br0 up
+    fi
+    nsenter --target "$CPID" --net ip link set dev lo up
+    nsenter --target "$CPID" --net ip link set "c$CPID" name eth0 up
+    nsenter --target "$CPID" --net ip addr add "$2/16" dev eth0
+}
+
+# bridge_host NS: the host namespace with br0 up, 172.17.0.1/16 on it.
+bridge_host() {
+    netns_add "$1" || return 1
+    ip -n "$1" link add name br0 type bridge &&
+        ip -n "$1" addr add 172.17.0.1/16 dev br0 &&
+        ip -n "$1" link set br0 up
+}
+
+test_05b_passes_with_two_containers_on_a_bridge_that_pinged() {
+    require_root || return 0
+    local host_ns a b
+    host_ns=$(unique_name texb)
+    bridge_host "$host_ns" || fail "the bridge"
+    bridge_container "$host_ns" 172.17.0.2
+    a=$CPID
+    bridge_container "$host_ns" 172.17.0.3
+    b=$CPID
+    # A port starts in the "forwarding" state at once (STP is off), but the
+    # first frames may race the link coming up: retry the ping.
+    wait_until nsenter --target "$a" --net ping -c 1 -W 1 172.17.0.3 >/dev/null ||
+        fail "the first container cannot ping the second through br0"
+    EX_NETNS=$host_ns EX_PIDS="$a $b" assert_exercise_passes 05b
+    local mac
+    mac=$(nsenter --target "$b" --net ip -j link show dev eth0 | jq -r '.[0].address')
+    grep -Eq -- "$(tmsg_re ex05b.talk.1 '172[.]17[.]0[.]3' "$mac" '[A-Z,]+')" "$TEST_TMP/report"
+    assertTrue "the report names the second's MAC, $mac" $?
+}
+
+test_05b_a_host_end_left_out_of_the_bridge_fails_and_says_master() {
+    require_root || return 0
+    local host_ns a b
+    host_ns=$(unique_name texb)
+    bridge_host "$host_ns" || fail "the bridge"
+    bridge_container "$host_ns" 172.17.0.2
+    a=$CPID
+    bridge_container "$host_ns" 172.17.0.3 unplugged
+    b=$CPID
+    nsenter --target "$a" --net ping -c 1 -W 1 172.17.0.3 >/dev/null 2>&1 &&
+        fail "the ping crossed a bridge the second container is not plugged into"
+    EX_NETNS=$host_ns EX_PIDS="$a $b" assert_exercise_fails_saying 05b \
+        "h$b, is not a port of br0" "ip -n $host_ns link set h$b master br0 up"
+    assertEquals "only the second container is wrong" 1 "$(grep -c '^  WRONG: ' "$TEST_TMP/report")"
+}
+
 # --- 06: forwarding and a masquerade in the "host" namespace -----------------------------------------
 
 # nat_with_nft NS: the masquerade, made with nft.
@@ -782,6 +849,65 @@ test_07_an_empty_cgroup_fails_and_says_start_the_hog_inside() {
     EX_CGROUP=$cg assert_exercise_fails_saying 07 \
         "no process is in the cgroup" "its children start where it is" \
         "echo \$\$ > $(cgroup_file cpu "$cg" "$members")"
+}
+
+# --- 07b: the memory hog killed at 200M -----------------------------------------------------------
+
+# memory_group LIMIT: a cgroup with only the memory controller, its limit
+# LIMIT (bytes, as written), no swap for it where the file exists.  Sets CG.
+memory_group() {
+    CG=$(unique_name tex)/oom
+    make_cgroup "$CG" memory || fail "mkdir $CG"
+    echo "$1" >"$(cgroup_file memory "$CG" "$(memory_limit_file)")" || fail "the limit"
+    if [ "$CGROUP_MODE" = v2 ] && [ -f "$(cgroup_file memory "$CG" memory.swap.max)" ]; then
+        echo 0 >"$(cgroup_file memory "$CG" memory.swap.max)"
+    fi
+    return 0
+}
+
+# oom_hog GROUP: a 250M hog started from a shell inside GROUP, as the task
+# says; returns once it has ended (killed).  Sets HOG_RC.
+oom_hog() {
+    [ -x "$TUNA_BIN/07-stress" ] || fail "no $TUNA_BIN/07-stress: build it (make bin/07-stress)"
+    HOG_RC=0
+    sh -c "echo \$\$ > '$(cgroup_file memory "$1" cgroup.procs)' &&
+        exec '$TUNA_BIN/07-stress' -q -m 1 --vm-bytes 250M --vm-keep -t 20s" >/dev/null 2>&1 || HOG_RC=$?
+}
+
+test_07b_passes_after_a_250M_hog_is_killed_under_200M() {
+    require_cgroups || return 0
+    memory_group 209715200
+    oom_hog "$CG"
+    assertEquals "07-stress exit status: its worker was killed" 1 "$HOG_RC"
+    local events=memory.oom_control
+    [ "$CGROUP_MODE" = v2 ] && events=memory.events
+    assertTrue "the kernel counted the kill in $events" \
+        "grep -Eq '^oom_kill [1-9]' '$(cgroup_file memory "$CG" "$events")'"
+    EX_CGROUP=$CG assert_exercise_passes 07b
+    grep -Eq -- "$(tmsg_re ex07b.oom.1 "$events" '[1-9][0-9]*' '[1-9][0-9]*')" "$TEST_TMP/report"
+    assertTrue "the report gives the kernel's count" $?
+    grep -Eq -- "$(tmsg_re ex07b.peak.2 '[a-z_.]+' '[0-9]+' '[0-9.]+' 209715200 207618048 209715200 209715200)" \
+        "$TEST_TMP/report"
+    assertTrue "the report explains the threshold: 198M is 207618048 bytes, 200M 209715200" $?
+}
+
+test_07b_a_decimal_200MB_fails_and_says_powers_of_ten() {
+    require_cgroups || return 0
+    memory_group 200000000
+    oom_hog "$CG"
+    EX_CGROUP=$CG assert_exercise_fails_saying 07b \
+        "you wrote 200000000 (200 MB in powers of ten)" \
+        "200 * 1024 * 1024 = 209715200 bytes" \
+        "echo 200M > $(cgroup_file memory "$CG" "$(memory_limit_file)")"
+    assertEquals "only the limit is wrong" 1 "$(grep -c '^  WRONG: ' "$TEST_TMP/report")"
+}
+
+test_07b_no_hog_yet_fails_and_says_run_one_inside() {
+    require_cgroups || return 0
+    memory_group 209715200
+    EX_CGROUP=$CG assert_exercise_fails_saying 07b \
+        "oom_kill is 0: no process of the group has been killed for memory yet" \
+        "echo \$\$ > $(cgroup_file memory "$CG" cgroup.procs); stress --vm 1 --vm-bytes 250M -t 10s"
 }
 
 . "$SHUNIT2"

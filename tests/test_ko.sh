@@ -118,7 +118,7 @@ test_the_scripts_use_exactly_the_keys_of_the_tables() {
     used=$(grep -ohE '\bmsg "?[a-z0-9_]+\.[A-Za-z0-9_.]+' "$TUNA_ROOT"/labs/*.sh \
         "$TUNA_ROOT"/labs/exercises/run "$TUNA_ROOT"/labs/exercises/*.sh |
         sed -E 's/^msg "?//' | grep -v '\.$' | sort -u)
-    checks=$(grep -ohE '^test_[A-Za-z0-9_]+\(\)' "$TUNA_ROOT"/labs/exercises/[0-9][0-9]-*.sh |
+    checks=$(grep -ohE '^test_[A-Za-z0-9_]+\(\)' "$TUNA_ROOT"/labs/exercises/[0-9][0-9]*-*.sh |
         sed 's/()$//; s/^/ex.check./' | sort -u)
     assertEquals "keys the scripts use that en.msg lacks" "" \
         "$(comm -23 <(echo "$used") <(table_keys "$LANG_DIR/en.msg"))"

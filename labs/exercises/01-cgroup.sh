@@ -67,22 +67,7 @@ test_the_cpu_limit_is_20_percent() {
 
 test_the_memory_limit_is_200M() {
     [ -d "$MEMORY_DIR" ] || { not_checked "$(msg ex01.the_memory_limit_is_200M.1)"; return 0; }
-    local file=memory.limit_in_bytes value
-    [ "$(cgroup_version memory)" = v2 ] && file=memory.max
-    if [ ! -r "$MEMORY_DIR/$file" ]; then
-        wrong "$(msg ex01.the_memory_limit_is_200M.2 "$MEMORY_DIR" "$file" "$(v2_enable_controller "$MEMORY_DIR" memory)")"
-        return 0
-    fi
-    value=$(cgroup_memory_limit "$EX_CGROUP")
-    if [ "$value" = "$WANT_MEMORY_BYTES" ]; then
-        ok "$(msg ex01.the_memory_limit_is_200M.3 "$file" "$value")"
-    elif [ "$value" = max ]; then
-        wrong "$(msg ex01.the_memory_limit_is_200M.4 "$file" "$(cat "$MEMORY_DIR/$file")") Do: echo 200M > $MEMORY_DIR/$file"
-    elif [ $((value / 4096)) -eq $((200000000 / 4096)) ]; then
-        wrong "$(msg ex01.the_memory_limit_is_200M.5 "$file" "$value" "$WANT_MEMORY_BYTES") Do: echo 200M > $MEMORY_DIR/$file"
-    else
-        wrong "$(msg ex01.the_memory_limit_is_200M.6 "$file" "$value" "$(awk -v b="$value" 'BEGIN { printf "%.1f", b / 1048576 }')" "$WANT_MEMORY_BYTES") Do: echo 200M > $MEMORY_DIR/$file"
-    fi
+    explain_memory_limit "$EX_CGROUP"
 }
 
 . "$SHUNIT2"

@@ -204,3 +204,25 @@ explain_cpu_limit() {
         "$(percent "$CPU_QUOTA" "$CPU_PERIOD")" "$WANT_CPU_PERCENT" "$WANT_CPU_PERCENT" "$fix" \
         "$DEFAULT_PERIOD_US") Do: echo $fix > $dir/$quota_file"
 }
+
+# explain_memory_limit GROUP: ok or wrong about "200M" for GROUP: v2
+# memory.max, v1 memory.limit_in_bytes, in bytes as the kernel holds them.
+explain_memory_limit() {
+    local dir file=memory.limit_in_bytes value
+    dir=$(cgroup_dir memory "$1")
+    [ "$(cgroup_version memory)" = v2 ] && file=memory.max
+    if [ ! -r "$dir/$file" ]; then
+        wrong "$(msg ex01.the_memory_limit_is_200M.2 "$dir" "$file" "$(v2_enable_controller "$dir" memory)")"
+        return 0
+    fi
+    value=$(cgroup_memory_limit "$1")
+    if [ "$value" = "$WANT_MEMORY_BYTES" ]; then
+        ok "$(msg ex01.the_memory_limit_is_200M.3 "$file" "$value")"
+    elif [ "$value" = max ]; then
+        wrong "$(msg ex01.the_memory_limit_is_200M.4 "$file" "$(cat "$dir/$file")") Do: echo 200M > $dir/$file"
+    elif [ $((value / 4096)) -eq $((200000000 / 4096)) ]; then
+        wrong "$(msg ex01.the_memory_limit_is_200M.5 "$file" "$value" "$WANT_MEMORY_BYTES") Do: echo 200M > $dir/$file"
+    else
+        wrong "$(msg ex01.the_memory_limit_is_200M.6 "$file" "$value" "$(awk -v b="$value" 'BEGIN { printf "%.1f", b / 1048576 }')" "$WANT_MEMORY_BYTES") Do: echo 200M > $dir/$file"
+    fi
+}

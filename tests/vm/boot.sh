@@ -24,8 +24,10 @@ KERNEL_ARGS="console=ttyS0 cgroup_no_v1=all panic=-1 quiet"
 [ -n "${TUNA_VM_CASES:-}" ] && KERNEL_ARGS="$KERNEL_ARGS tuna.cases=$TUNA_VM_CASES"
 
 accel=tcg
-# Use KVM where a student's machine has it: the same cases, faster.
-if [ -w /dev/kvm ] && [ "${TUNA_VM_KVM:-1}" = 1 ]; then accel=kvm; fi
+# TCG unless asked for KVM (TUNA_VM_KVM=1): a /dev/kvm that opens is not
+# always one that works (qemu can abort setting up the vCPU), and the cases
+# are the same either way, only slower.
+if [ "${TUNA_VM_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then accel=kvm; fi
 
 QEMU=(qemu-system-x86_64
     -machine "q35,accel=$accel" -cpu max -smp "$CPUS" -m "$MEMORY_MB"

@@ -437,12 +437,12 @@ suite_cases() {
 }
 
 exercise_cases() {
-    # The exercises about cgroups (01, 07) and the runner's own tests; the
+    # The exercises about cgroups (01, 07, 07b) and the runner's own tests; the
     # others need iproute2, nftables, util-linux, which this VM lacks.
     # shellcheck disable=SC2046  # one test name a word
     suite_case suite_test_exercises_cgroup test_exercises test_run_rejects_an_unknown_exercise \
         test_run_prints_every_task_and_the_readme_has_it \
-        $(grep -o '^test_0[17]_[A-Za-z0-9_]*' /tuna/tests/test_exercises.sh)
+        $(grep -oE '^test_0[17]b?_[A-Za-z0-9_]*' /tuna/tests/test_exercises.sh)
 }
 
 # The groups of cases, in order.  tests/vm/boot.sh passes TUNA_VM_CASES
