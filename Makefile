@@ -3,6 +3,8 @@
 #   make              build every step into bin/NN-name (static)
 #   sudo make check   install what the tests need, then run every suite
 #   sudo make lab     install what the labs need, then replay the blog post
+#   make vm           the student's machine: a stock Debian 12 VM (systemd,
+#                     cgroup v2, OpenZFS), root console here, this tree in /tuna
 #   make deps         install (Debian/Ubuntu) or list what labs and tests need
 #                     (labs/deps.sh check; `labs/deps.sh --list lab` prints the
 #                     lab's smaller set)
@@ -37,7 +39,7 @@ SAN_OBJ := build/sanitize
 SAN_FLAGS := -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 
-.PHONY: all check lab deps deps-lab sanitize install clean exercise
+.PHONY: all check lab deps deps-lab sanitize install clean exercise vm
 # Keep the objects: make would otherwise delete them as intermediates.
 .SECONDARY:
 all: $(addprefix $(BIN)/,$(STEPS))
@@ -90,6 +92,10 @@ check: deps all $(PROBES)
 
 lab: deps-lab all
 	./labs/all.sh
+
+# The student's machine (docs/vm.md): built once (about 8 min) and cached.
+vm: all
+	./tests/student-vm/run.sh --console
 
 # make exercise N=01: check the student's own work for step 01.
 exercise: deps-lab all

@@ -28,9 +28,10 @@ CPU_LIMIT=20%
 MEMORY_LIMIT=200M                   # the post's 209715200 bytes
 MEMORY_LIMIT_BYTES=209715200
 CPU_SHARE_MIN=17 CPU_SHARE_MAX=23   # percent: 20% within the kernel's granularity
-STRESS_SECONDS=5                    # the CPU chart's seconds (the hog runs two more)
+STRESS_SECONDS=5                    # the CPU chart's seconds (the hog outlives them)
 # How long each memory hog may run: enough for one pass over 250M on a slow
-# (emulated) CPU; a hog the OOM killer takes ends at once.  The memory runs
+# (emulated) CPU; a hog the OOM killer takes ends at once, and one that has
+# held all its bytes is stopped then (hog_runs_to_the_end).  The memory runs
 # are made without the CPU quota: under 20% of such a CPU a hog touched only
 # part of its pages within the run, and nothing was killed.
 OOM_SECONDS=15
@@ -71,6 +72,40 @@ network_picture() {
     box_line "$(msg all.net.only_masq)"
     box_bottom
     echo
+}
+
+# stop_stress PID: stop the 07-stress run PID in the container's cgroup and
+# wait for it.  07-stress stops its workers on SIGTERM, as at its timeout.
+stop_stress() {
+    local p
+    while read -r p; do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" != 07-stress ] || kill "$p" 2>/dev/null
+    done <"$(cgroup_dir memory "$LAB_CONTAINER_CGROUP")/cgroup.procs"
+    wait "$1" 2>/dev/null || true   # 128+SIGTERM: stopped as asked
+}
+
+# hog_runs_to_the_end PID BYTES: wait for the 07-stress run PID (its worker in
+# the container's cgroup, malloc()ing BYTES and touching every page).  It
+# ends by itself when the OOM killer took the worker (status 1).  Once the
+# worker has held all BYTES it has survived a whole pass: it is stopped then
+# (status 0) rather than left to OOM_SECONDS.  The worker frees and mallocs
+# again after each pass, so the mark is its peak resident size (VmHWM,
+# proc(5)) less the file pages it maps (RssFile).
+hog_runs_to_the_end() {
+    local pid=$1 want procs p rss
+    want=$((${2%M} * 1024))   # KiB, as /proc/PID/status counts
+    procs=$(cgroup_dir memory "$LAB_CONTAINER_CGROUP")/cgroup.procs
+    while kill -0 "$pid" 2>/dev/null; do
+        while read -r p; do
+            rss=$(awk '$1 == "VmHWM:" { hwm = $2 } $1 == "RssFile:" { file = $2 }
+                END { print hwm - file }' "/proc/$p/status" 2>/dev/null)
+            [ "${rss:-0}" -ge "$want" ] || continue
+            stop_stress "$pid"
+            return 0
+        done < <(cat "$procs" 2>/dev/null)
+        sleep 0.2
+    done
+    wait "$pid"
 }
 
 # lab_steps: the post, step by step.  lab_run runs it in a child and tears
@@ -203,6 +238,11 @@ lab_steps() {
         fi
     fi
     post "sysctl -w net.ipv4.ip_forward=1"
+    # On the machine's own namespace the teardown puts forwarding back as
+    # it found it (06-nat disable removes only its table).
+    if [ "$LAB_REAL_HOST" = 1 ]; then
+        cat /proc/sys/net/ipv4/ip_forward >"$LAB_RUN/ip_forward"
+    fi
     post "iptables -t nat -A POSTROUTING -s 172.17.0.1/16 -j MASQUERADE"
     out_if=()
     [ "$LAB_REAL_HOST" = 0 ] && out_if=(--out-if "$LAB_UPLINK_IF")
@@ -242,8 +282,10 @@ lab_steps() {
     usage_file=$(cgroup_cpu_usage_file "$LAB_CONTAINER_CGROUP") ||
         { result fail "$(msg all.s7.no_counter "$LAB_CONTAINER_CGROUP")"; lab_finish; return 1; }
     usage_unit=${usage_file##* } usage_file=${usage_file% *}
+    # The hog outlives the chart (each second's sample costs time where
+    # starting a process is slow) and is stopped when the chart is done.
     ours cg_exec nsenter --target "$CPID" --mount --uts --ipc --net --pid --root --wd \
-        -- /bin/07-stress -c 1 -t "$((STRESS_SECONDS + 2))s" &
+        -- /bin/07-stress -c 1 -t "$((STRESS_SECONDS * 4))s" &
     stress_pid=$!
     sleep 0.5   # the hog starts
     say "$(msg all.s7.chart1)"
@@ -260,7 +302,7 @@ lab_steps() {
         usage_prev=$usage_now t_prev=$t_now
     done
     usage1=$usage_now t1=$t_now
-    wait "$stress_pid" || true
+    stop_stress "$stress_pid"
     # The kernel's figure: the cgroup's CPU time over wall time.
     share10=$(( (usage1 - usage0) * 1000 / ((t1 - t0) / 1000) ))   # tenths of a percent
     share="$((share10 / 10)).$((share10 % 10))"
@@ -281,7 +323,8 @@ lab_steps() {
         kills0=$(stat_json | jq '.memory.oom_kills')
         rc=0
         cg_exec nsenter --target "$CPID" --mount --uts --ipc --net --pid --root --wd \
-            -- /bin/07-stress -q --vm 1 --vm-bytes "$bytes" -t "${OOM_SECONDS}s" >/dev/null 2>&1 || rc=$?
+            -- /bin/07-stress -q --vm 1 --vm-bytes "$bytes" -t "${OOM_SECONDS}s" >/dev/null 2>&1 &
+        hog_runs_to_the_end $! "$bytes" || rc=$?
         kills1=$(stat_json | jq '.memory.oom_kills')
         say "$(msg all.s7.vm_bytes "$bytes" "$rc" "$kills0" "$kills1")"
         if [ "$kills1" -gt "$kills0" ]; then killed="$killed $bytes"; else survived="$survived $bytes"; fi

@@ -69,6 +69,8 @@ if [ "$LAB_REAL_HOST" = 0 ]; then
     ip netns delete "$LAB_UPLINK_NS" 2>/dev/null
 else
     [ -x "$TUNA_BIN/06-nat" ] && "$TUNA_BIN/06-nat" disable 2>/dev/null
+    # The lab kept the machine's forwarding setting from before step 5.
+    [ -f "$LAB_RUN/ip_forward" ] && cat "$LAB_RUN/ip_forward" >/proc/sys/net/ipv4/ip_forward
     [ -f "$LAB_RUN/veth.pid" ] && "$TUNA_BIN/05-veth" del --pid "$(cat "$LAB_RUN/veth.pid")" 2>/dev/null
 fi
 
