@@ -55,8 +55,10 @@ LAB_PACKAGES=(
     nftables         # nft -j: the masquerade counter in labs/all.sh, labs/06-nat.sh, exercise 06
     iptables         # the post's NAT command, in exercise 06's task
     btrfs-progs      # mkfs.btrfs for 03-zfs-image --backend btrfs; btrfs for exercise 03
-    e2fsprogs        # mkfs.ext4: 03-zfs-image --backend devicemapper, the inode-limit lab step
-    xfsprogs         # mkfs.xfs, xfs_quota: 03-zfs-image pool create --fs xfs (overlay's quota)
+    e2fsprogs        # mkfs.ext4: 03-zfs-image --backend devicemapper, the inode-limit lab step;
+                     # labs/measure/cow-write-bench.sh, inodes-bench.sh, tests/test_08_harden.sh
+    xfsprogs         # mkfs.xfs, xfs_quota: 03-zfs-image pool create --fs xfs (overlay's quota);
+                     # labs/measure/kernel-features.sh
     dmsetup          # dmsetup ls/status: what 03-zfs-image --backend devicemapper made
     jq               # the labs and exercises read --json, ip -j and nft -j
     util-linux       # nsenter, unshare, pivot_root, lsblk: labs/lib.sh, exercises 02, 04, 05
@@ -76,8 +78,6 @@ CHECK_PACKAGES=(
     bubblewrap       # bwrap: a peer in labs/measure/start-bench.sh
     crun             # an OCI runtime: a peer in labs/measure/start-bench.sh
     strace           # tests/test_faults.sh, test_08_harden.sh (no seccomp), labs/measure/cgroup-bench.sh
-    xfsprogs         # mkfs.xfs, xfs_quota: labs/measure/kernel-features.sh (XFS project quotas)
-    e2fsprogs        # mkfs.ext4: labs/measure/cow-write-bench.sh, inodes-bench.sh, tests/test_08_harden.sh
     qemu-system-x86  # tests/vm: Debian's kernel booted with only cgroup v2
     cpio             # tests/vm/build.sh: the initramfs
     xz-utils         # tests/vm/build.sh: kernel modules compressed as .ko.xz

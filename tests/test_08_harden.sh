@@ -188,7 +188,14 @@ test_sysfs_and_cgroupfs_mount_before_and_eperm_after() {
 
 test_kcore_reads_before_and_is_empty_after() {
     build_root || return 0
-    [ -e /proc/kcore ] || { skip_test "this kernel has no /proc/kcore (CONFIG_PROC_KCORE)"; return 0; }
+    if [ ! -e /proc/kcore ]; then
+        # A kernel without CONFIG_PROC_KCORE has no door here: 08-harden skips
+        # the mask of a path that is absent (as runc does) and still runs the
+        # command; the VM's stock kernel runs the rest of this test.
+        assertEquals "no /proc/kcore: the mask is skipped and the command runs" "absent" \
+            "$(in_container /bin/08-harden -- /bin/sh -c '[ -e /proc/kcore ] && echo present || echo absent')"
+        return 0
+    fi
     assertEquals "kcore: an ELF file before" "7f454c46" \
         "$(in_container /bin/sh -c 'head -c 4 /proc/kcore | od -An -tx1' | tr -d ' \n')"
     assertEquals "kcore: empty after" 0 \

@@ -16,7 +16,7 @@ DEPS=$TUNA_ROOT/labs/deps.sh
 REAL_TOOLS="sed awk grep head tail cat sort dpkg"
 # Packages only the tests and benchmarks run: none may be in the lab set.
 TEST_ONLY="qemu-system-x86 clang valgrind crun hyperfine bubblewrap cgroup-tools strace
-cpio xz-utils zstd mmdebstrap xfsprogs e2fsprogs"
+cpio xz-utils zstd mmdebstrap"
 
 STATE=''
 STUBS=''

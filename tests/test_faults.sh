@@ -102,17 +102,25 @@ test_lab_killed_at_each_step_then_teardown_leaves_nothing() {
 
 test_each_step_lab_interrupted_leaves_nothing() {
     require_root || return 0
-    local lab name rc
+    local lab name rc step
     for lab in 01-cgroup 02-unshare 03-zfs-image 04-pivot 05-veth 06-nat 07-stress; do
         name=$(lab_name)
         on_cleanup "$TEARDOWN" --name "$name"
-        start_lab "$TEST_TMP/out" "$TUNA_ROOT/labs/$lab.sh" --name "$name" --quiet \
-            --backend overlay
-        wait_for_step "$TEST_TMP/out" 2 ||
-            fail "labs/$lab.sh never reached step 2: $(tail -5 "$TEST_TMP/out")"
-        kill -INT "$LAB_PID"
-        rc=0
-        wait "$LAB_PID" || rc=$?
+        for step in 2 1; do
+            start_lab "$TEST_TMP/out" "$TUNA_ROOT/labs/$lab.sh" --name "$name" --quiet \
+                --backend overlay
+            wait_for_step "$TEST_TMP/out" "$step" ||
+                fail "labs/$lab.sh never reached step $step: $(tail -5 "$TEST_TMP/out")"
+            kill -INT "$LAB_PID"
+            rc=0
+            wait "$LAB_PID" || rc=$?
+            # A short lab (04-pivot's last steps take milliseconds) can finish
+            # between its banner and the signal on a busy machine: then the
+            # signal met no step, and the same lab is interrupted at step 1.
+            if [ "$rc" != 0 ] || ! grep -q 'All [0-9]* results held' "$TEST_TMP/out"; then
+                break
+            fi
+        done
         assertEquals "labs/$lab.sh interrupted: exit status" 130 "$rc"
         assertEquals "left behind by labs/$lab.sh after SIGINT" "" "$(leftovers "$name")"
         "$TEARDOWN" --name "$name" >/dev/null 2>&1
