@@ -457,11 +457,14 @@ static int dm_list(struct store *s, struct entry *entries)
 		struct record origin;
 		uint64_t base = 0;
 
+		/* A record's names and an entry's are the same size: plain copies. */
+		_Static_assert(sizeof(e->name) == sizeof(recs[i].name), "name sizes");
+		_Static_assert(sizeof(e->origin) == sizeof(recs[i].origin), "origin sizes");
 		memset(e, 0, sizeof(*e));
-		snprintf(e->name, sizeof(e->name), "%s", recs[i].name);
+		memcpy(e->name, recs[i].name, sizeof(e->name));
 		e->type = recs[i].kind[0] == 'i' ? ENTRY_IMAGE :
 			  recs[i].kind[0] == 's' ? ENTRY_SNAPSHOT : ENTRY_CONTAINER;
-		snprintf(e->origin, sizeof(e->origin), "%s", recs[i].origin);
+		memcpy(e->origin, recs[i].origin, sizeof(e->origin));
 		path_format(e->mountpoint, "%s/%s/%s", s->dir,
 			    e->type == ENTRY_CONTAINER ? "containers" : "images", e->name);
 		/* REFER: every block it maps, shared or not.  USED: what it maps
