@@ -382,13 +382,15 @@ test_the_korean_pages_run_the_english_pages_commands() {
 }
 
 # docs/ko has a page for every lesson, the start page, the concepts lesson,
-# the errata, the claims, the exercises' README and, where docs/vm.md has
-# one, its instructor part: for each of them that exists in English.
+# the errata, the claims, the answers to the lessons' questions, the
+# exercises' README and, where docs/vm.md has one, its instructor part: for
+# each of them that exists in English.
 test_docs_ko_has_a_page_for_every_english_page_listed() {
     local english korean missing=''
     for english in "$TUNA_ROOT"/docs/00-start.md "$TUNA_ROOT"/docs/00-concepts.md \
         "$TUNA_ROOT"/docs/0[1-9]-*.md "$TUNA_ROOT"/docs/errata.md "$TUNA_ROOT"/docs/claims.md \
-        "$TUNA_ROOT"/docs/vm.md "$TUNA_ROOT"/labs/exercises/README.md; do
+        "$TUNA_ROOT"/docs/answers.md "$TUNA_ROOT"/docs/vm.md \
+        "$TUNA_ROOT"/labs/exercises/README.md; do
         [ -f "$english" ] || continue
         case "$english" in
         */docs/vm.md) grep -qi '^#.*instructor' "$english" || continue ;;
