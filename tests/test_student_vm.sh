@@ -23,7 +23,7 @@
 # empty: none).  Without qemu, or
 # without what builds the image, the tests skip with the reason (with
 # TUNA_MUST_RUN=1, fail).  Nothing stays on the host but the cached image.
-# shellcheck disable=SC1091
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 SVM=$TESTS_DIR/student-vm
@@ -88,25 +88,6 @@ suite_teardown() {
     [ -n "$VM_TMP" ] && rm -rf "$VM_TMP"
 }
 
-vm_ran() {
-    if [ -n "$VM_MISSING" ]; then
-        skip_test "$VM_MISSING"
-        return 1
-    fi
-    if [ -n "$VM_BROKEN" ]; then
-        fail "$VM_BROKEN"
-        return 1
-    fi
-    return 0
-}
-
-console_tail() { tail -n 8 "$VM_LOG" 2>/dev/null | tr -d '\r' | tr '\n' '|'; }
-
-# case_line NAME: the PASS or FAIL line of case NAME, or nothing.
-case_line() {
-    tr -d '\r' <"$VM_LOG" | grep -m 1 -E "^TUNA-VM: (PASS|FAIL) $1( |$)"
-}
-
 # info_line NAME: the figures of INFO line NAME.
 info_line() {
     tr -d '\r' <"$VM_LOG" | sed -n "s/^TUNA-VM: INFO $1 //p" | head -n 1
@@ -123,7 +104,7 @@ assert_case() {
     esac
     line=$(case_line "$1")
     if [ -z "$line" ]; then
-        fail "case $1 never reported (run.sh status $VM_RC after ${VM_SECONDS}s); console: $(console_tail)"
+        fail "case $1 never reported (run.sh status $VM_RC after ${VM_SECONDS}s); console: $(console_tail 8)"
         return 0
     fi
     echo "$line"
@@ -135,8 +116,8 @@ assert_case() {
 
 test_vm_runs_every_case_and_powers_off() {
     vm_ran || return 0
-    assertEquals "run.sh's status (cases.sh's); console: $(console_tail)" 0 "$VM_RC"
-    assertTrue "cases.sh reached its end; console: $(console_tail)" \
+    assertEquals "run.sh's status (cases.sh's); console: $(console_tail 8)" 0 "$VM_RC"
+    assertTrue "cases.sh reached its end; console: $(console_tail 8)" \
         "tr -d '\r' <'$VM_LOG' | grep -q '^TUNA-VM: CASES-END'"
     assertTrue "the VM powered off" "tr -d '\r' <'$VM_LOG' | grep -q 'reboot: Power down'"
 }
