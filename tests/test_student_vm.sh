@@ -19,7 +19,7 @@
 #
 # TUNA_STUDENT_VM_CASES="labs realhost suites" picks cases.sh's groups (facts
 # always runs); TUNA_VM_SUITES="test_05_veth ..." the suites run inside
-# beyond 01-04 and test_exercises, which always run (default: 05, 06, 07;
+# beyond 01-04, 08 and test_exercises, which always run (default: 05, 06, 07;
 # empty: none).  Without qemu, or
 # without what builds the image, the tests skip with the reason (with
 # TUNA_MUST_RUN=1, fail).  Nothing stays on the host but the cached image.
@@ -32,7 +32,7 @@ VM_TIMEOUT=${TUNA_VM_TIMEOUT:-3000}
 GROUPS_RUN=${TUNA_STUDENT_VM_CASES:-labs realhost suites}
 # The suites cases.sh runs inside: these five always (see below), and
 # TUNA_VM_SUITES's, by default the other three steps'.
-VM_SUITES="test_01_cgroup test_02_unshare test_03_zfs_image test_04_pivot test_exercises"
+VM_SUITES="test_01_cgroup test_02_unshare test_03_zfs_image test_04_pivot test_08_harden test_exercises"
 for s in ${TUNA_VM_SUITES-test_05_veth test_06_nat test_07_stress}; do
     case " $VM_SUITES " in *" $s "*) ;; *) VM_SUITES="$VM_SUITES $s" ;; esac
 done
@@ -163,11 +163,14 @@ test_lab_real_host_uses_zpools_and_leaves_the_machine_as_it_was() {
 
 # The step suites whose behaviour depends most on the machine run always;
 # TUNA_VM_SUITES adds others (by default 05, 06, 07; empty: none).
-ALWAYS_SUITES="test_01_cgroup test_02_unshare test_03_zfs_image test_04_pivot test_exercises"
+ALWAYS_SUITES="test_01_cgroup test_02_unshare test_03_zfs_image test_04_pivot test_08_harden test_exercises"
 test_suite_01_cgroup_passes_in_the_vm() { assert_case suite_test_01_cgroup suites; }
 test_suite_02_unshare_passes_in_the_vm() { assert_case suite_test_02_unshare suites; }
 test_suite_03_zfs_image_passes_on_openzfs_in_the_vm() { assert_case suite_test_03_zfs_image suites; }
 test_suite_04_pivot_passes_in_the_vm() { assert_case suite_test_04_pivot suites; }
+# The stock kernel's seccomp and masked paths, and --devices on v2 (a BPF
+# cgroup device program), which this machine's v1 devices controller hides.
+test_suite_08_harden_passes_in_the_vm() { assert_case suite_test_08_harden suites; }
 test_every_exercise_right_and_wrong_in_the_vm() { assert_case suite_test_exercises suites; }
 # Every other suite that ran passed, and each one asked for ran.
 test_the_other_suites_asked_for_pass_in_the_vm() {
