@@ -217,6 +217,58 @@ netns_add() {
     ip -n "$1" link set lo up
 }
 
+# --- labs ---------------------------------------------------------------------
+
+# lab_leftovers NAME: everything a lab named NAME (labs/lib.sh, --name) could
+# leave behind, one per line: its network namespaces, cgroups, mounts, loop
+# devices, files, directories and zpool.
+lab_leftovers() {
+    local name=$1 h
+    ip netns list | grep -E "^tuna-$name-(host|uplink)( |$)" | sed 's/^/netns /'
+    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+        [ -d "${h}tuna-$name" ] && echo "cgroup ${h}tuna-$name"
+    done
+    grep -F "/var/lib/tuna/$name/" /proc/self/mountinfo | awk '{print "mount " $5}'
+    for f in /sys/block/loop*/loop/backing_file; do
+        [ -e "$f" ] && grep -q "tuna-$name" "$f" && echo "loop $f"
+    done
+    [ -e "/var/lib/tuna/tuna-$name.img" ] && echo "file /var/lib/tuna/tuna-$name.img"
+    [ -e "/var/lib/tuna/$name" ] && echo "dir /var/lib/tuna/$name"
+    [ -e "/run/tuna/$name" ] && echo "dir /run/tuna/$name"
+    if zfs_answers; then
+        zpool list -H -o name 2>/dev/null | grep -x "tuna-$name" | sed 's/^/pool /'
+    fi
+    return 0
+}
+
+# --- VM suites (test_vm.sh, test_student_vm.sh) --------------------------------
+# Their suite_setup boots the VM once and sets VM_LOG (the serial console),
+# and VM_MISSING (why the VM cannot run here: a skip) or VM_BROKEN (why it
+# could have but did not: a failure).  Inside, each case prints one line
+# "TUNA-VM: PASS|FAIL NAME DETAIL".
+
+# vm_ran: skip (or, under TUNA_MUST_RUN, fail) when the VM could not run
+# here; fail when it could have but did not.
+vm_ran() {
+    if [ -n "${VM_MISSING:-}" ]; then
+        skip_test "$VM_MISSING"
+        return 1
+    fi
+    if [ -n "${VM_BROKEN:-}" ]; then
+        fail "$VM_BROKEN"
+        return 1
+    fi
+    return 0
+}
+
+# console_tail N: the console's last N lines, on one line.
+console_tail() { tail -n "$1" "$VM_LOG" 2>/dev/null | tr -d '\r' | tr '\n' '|'; }
+
+# case_line NAME: the PASS or FAIL line of case NAME, or nothing.
+case_line() {
+    tr -d '\r' <"$VM_LOG" | grep -m 1 -E "^TUNA-VM: (PASS|FAIL) $1( |$)"
+}
+
 # --- shunit2 hooks ------------------------------------------------------------
 
 oneTimeSetUp() {

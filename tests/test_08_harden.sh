@@ -37,15 +37,29 @@ harden_binary() {
     echo "$bin"
 }
 
+# build_root: $TEST_TMP/root, a busybox root with 08-harden in it: a copy
+# (one cp -a) of a template made once for the suite, so a test may change its
+# root at will.  Sets ROOT.
+ROOT_TEMPLATE=
 build_root() {
-    local a
+    local a dir
     require_root || return 1
     require_command busybox busybox-static || return 1
+    if [ -z "$ROOT_TEMPLATE" ]; then
+        dir=$(mktemp -d /tmp/tuna-harden-root.XXXXXX) || return 1
+        mkdir -p "$dir/root/bin" "$dir/root/tmp" || return 1
+        cp "$(command -v busybox)" "$dir/root/bin/busybox" || return 1
+        for a in $APPLETS; do ln -s busybox "$dir/root/bin/$a" || return 1; done
+        cp "$(harden_binary)" "$dir/root/bin/08-harden" || return 1
+        ROOT_TEMPLATE=$dir/root
+    fi
     ROOT=$TEST_TMP/root
-    mkdir -p "$ROOT/bin" "$ROOT/tmp" || return 1
-    cp "$(command -v busybox)" "$ROOT/bin/busybox" || return 1
-    for a in $APPLETS; do ln -s busybox "$ROOT/bin/$a"; done
-    cp "$(harden_binary)" "$ROOT/bin/08-harden" || return 1
+    cp -a "$ROOT_TEMPLATE" "$ROOT"
+}
+
+suite_teardown() {
+    [ -n "$ROOT_TEMPLATE" ] && rm -rf "$(dirname "$ROOT_TEMPLATE")"
+    return 0
 }
 
 # in_container CMD...: CMD as PID 1 of the lab's namespaces, in ROOT.

@@ -29,27 +29,6 @@ lab_name() {
     printf 'f%x%03x' $(($$ % 4096)) $((RANDOM % 4096))
 }
 
-# leftovers NAME: everything a lab named NAME could leave behind (the same
-# inventory as test_labs.sh, which owns its copy).
-leftovers() {
-    local name=$1 h
-    ip netns list | grep -E "^tuna-$name-(host|uplink)( |$)" | sed 's/^/netns /'
-    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-        [ -d "${h}tuna-$name" ] && echo "cgroup ${h}tuna-$name"
-    done
-    grep -F "/var/lib/tuna/$name/" /proc/self/mountinfo | awk '{print "mount " $5}'
-    for f in /sys/block/loop*/loop/backing_file; do
-        [ -e "$f" ] && grep -q "tuna-$name" "$f" && echo "loop $f"
-    done
-    [ -e "/var/lib/tuna/tuna-$name.img" ] && echo "file /var/lib/tuna/tuna-$name.img"
-    [ -e "/var/lib/tuna/$name" ] && echo "dir /var/lib/tuna/$name"
-    [ -e "/run/tuna/$name" ] && echo "dir /run/tuna/$name"
-    if zfs_answers; then
-        zpool list -H -o name 2>/dev/null | grep -x "tuna-$name" | sed 's/^/pool /'
-    fi
-    return 0
-}
-
 # start_lab OUT LAB ARGS...: the lab in the background, in a session and
 # process group of its own (setsid), with SIGINT back to its default: bash
 # starts a background command with SIGINT ignored, and a shell cannot trap
@@ -107,13 +86,13 @@ test_lab_killed_at_each_step_then_teardown_leaves_nothing() {
         wait "$LAB_PID" 2>/dev/null
         "$TEARDOWN" --name "$name" >/dev/null 2>&1
         assertEquals "left behind after SIGKILL at step $step and teardown" "" \
-            "$(leftovers "$name")"
+            "$(lab_leftovers "$name")"
     done
     # And the same name works again right after.
     run_capture "$TEST_TMP/out2" "$TEST_TMP/err2" "$LAB" --name "$name" --quiet --backend overlay
     assertEquals "rerun after the kills: $(tail -12 "$TEST_TMP/out2") $(tail -5 "$TEST_TMP/err2")" 0 "$RC"
     assertTrue "rerun: every result held" "grep -q 'All [0-9]* results held' '$TEST_TMP/out2'"
-    assertEquals "left behind after the rerun" "" "$(leftovers "$name")"
+    assertEquals "left behind after the rerun" "" "$(lab_leftovers "$name")"
 }
 
 test_each_step_lab_interrupted_leaves_nothing() {
@@ -149,9 +128,9 @@ test_each_step_lab_interrupted_leaves_nothing() {
             wait "$LAB_PID" || rc=$?
         fi
         assertEquals "labs/$lab.sh interrupted: exit status" 130 "$rc"
-        assertEquals "left behind by labs/$lab.sh after SIGINT" "" "$(leftovers "$name")"
+        assertEquals "left behind by labs/$lab.sh after SIGINT" "" "$(lab_leftovers "$name")"
         "$TEARDOWN" --name "$name" >/dev/null 2>&1
-        assertEquals "left behind by labs/$lab.sh after teardown" "" "$(leftovers "$name")"
+        assertEquals "left behind by labs/$lab.sh after teardown" "" "$(lab_leftovers "$name")"
     done
     exec 7>&-
 }
@@ -222,11 +201,11 @@ run_two_labs_at_once() {
     fi
     # Tearing one down leaves the other whole.
     "$TEARDOWN" --name "$a" >/dev/null 2>&1
-    assertEquals "left behind by $a" "" "$(leftovers "$a")"
+    assertEquals "left behind by $a" "" "$(lab_leftovers "$a")"
     assertTrue "$b's container survives $a's teardown" "[ -e /proc/$cb ]"
-    assertNotEquals "$b's world survives $a's teardown" "" "$(leftovers "$b")"
+    assertNotEquals "$b's world survives $a's teardown" "" "$(lab_leftovers "$b")"
     "$TEARDOWN" --name "$b" >/dev/null 2>&1
-    assertEquals "left behind by $b" "" "$(leftovers "$b")"
+    assertEquals "left behind by $b" "" "$(lab_leftovers "$b")"
 }
 
 test_a_zfs_lab_and_an_overlay_lab_at_once_do_not_interfere() {

@@ -13,26 +13,6 @@ lab_name() {
     printf 't%x%03x' $(($$ % 4096)) $((RANDOM % 4096))
 }
 
-# leftovers NAME: everything a lab named NAME could leave behind, one per line.
-leftovers() {
-    local name=$1 h
-    ip netns list | grep -E "^tuna-$name-(host|uplink)( |$)" | sed 's/^/netns /'
-    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-        [ -d "${h}tuna-$name" ] && echo "cgroup ${h}tuna-$name"
-    done
-    grep -F "/var/lib/tuna/$name/" /proc/self/mountinfo | awk '{print "mount " $5}'
-    for f in /sys/block/loop*/loop/backing_file; do
-        [ -e "$f" ] && grep -q "tuna-$name" "$f" && echo "loop $f"
-    done
-    [ -e "/var/lib/tuna/tuna-$name.img" ] && echo "file /var/lib/tuna/tuna-$name.img"
-    [ -e "/var/lib/tuna/$name" ] && echo "dir /var/lib/tuna/$name"
-    [ -e "/run/tuna/$name" ] && echo "dir /run/tuna/$name"
-    if zfs_answers; then
-        zpool list -H -o name 2>/dev/null | grep -x "tuna-$name" | sed 's/^/pool /'
-    fi
-    return 0
-}
-
 # The lab's lines these tests look for, in the language it speaks
 # (TUNA_TEST_LANG, tests/lib.sh): every result held; a step's banner.
 ALL_HELD=$(tmsg_re lib.all_held '[0-9]+')
@@ -111,7 +91,7 @@ test_lab_replays_the_post_and_the_kernel_agrees() {
     assertTrue "oom_kill $oom_kills >= 1 ($events)" "[ ${oom_kills:-0} -ge 1 ]"
 
     "$TEARDOWN" --name "$name"
-    assertEquals "left behind after teardown" "" "$(leftovers "$name")"
+    assertEquals "left behind after teardown" "" "$(lab_leftovers "$name")"
     assertFalse "the container's PID 1 is gone" "[ -e /proc/$cpid ]"
     assert_lab_output_shows_lessons_network_and_chart "$TEST_TMP/out" "$cpid" "$name"
     assertEquals "zfs-fuse daemon as before" "$daemon_before" "$(zfs_daemon_state)"
@@ -173,7 +153,7 @@ test_lab_interrupted_at_each_step_leaves_nothing() {
         rc=0
         wait "$pid" || rc=$?
         assertEquals "lab interrupted at step $step: exit status" 130 "$rc"
-        assertEquals "left behind after SIGINT at step $step" "" "$(leftovers "$name")"
+        assertEquals "left behind after SIGINT at step $step" "" "$(lab_leftovers "$name")"
     done
 }
 
@@ -193,10 +173,10 @@ test_lab_rerun_after_a_killed_run_works() {
     # SIGKILL: no trap runs, everything is left as it was.
     kill -KILL -- "-$pid"
     wait "$pid" 2>/dev/null
-    assertNotEquals "a killed lab leaves its world" "" "$(leftovers "$name")"
+    assertNotEquals "a killed lab leaves its world" "" "$(lab_leftovers "$name")"
     run_capture "$TEST_TMP/out2" "$TEST_TMP/err2" "$LAB" --name "$name" --quiet --backend overlay
     assertEquals "rerun exit status: $(tail -15 "$TEST_TMP/out2")" 0 "$RC"
-    assertEquals "left behind after the rerun" "" "$(leftovers "$name")"
+    assertEquals "left behind after the rerun" "" "$(lab_leftovers "$name")"
 }
 
 test_each_step_lab_runs_alone_and_leaves_nothing() {
@@ -211,7 +191,7 @@ test_each_step_lab_runs_alone_and_leaves_nothing() {
         assertEquals "labs/$lab.sh exit status: $(tail -12 "$TEST_TMP/out") $(tail -3 "$TEST_TMP/err")" 0 "$RC"
         assertTrue "labs/$lab.sh: every result held" \
             "grep -Eq '$ALL_HELD' '$TEST_TMP/out'"
-        assertEquals "left behind by labs/$lab.sh" "" "$(leftovers "$name")"
+        assertEquals "left behind by labs/$lab.sh" "" "$(lab_leftovers "$name")"
     done
 }
 

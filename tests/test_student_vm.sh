@@ -19,11 +19,11 @@
 #
 # TUNA_STUDENT_VM_CASES="labs realhost suites" picks cases.sh's groups (facts
 # always runs); TUNA_VM_SUITES="test_05_veth ..." the suites run inside
-# beyond 01-04 and test_exercises, which always run (default: 05, 06, 07;
+# beyond 01-04, 08 and test_exercises, which always run (default: 05, 06, 07;
 # empty: none).  Without qemu, or
 # without what builds the image, the tests skip with the reason (with
 # TUNA_MUST_RUN=1, fail).  Nothing stays on the host but the cached image.
-# shellcheck disable=SC1091
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 SVM=$TESTS_DIR/student-vm
@@ -32,7 +32,7 @@ VM_TIMEOUT=${TUNA_VM_TIMEOUT:-3000}
 GROUPS_RUN=${TUNA_STUDENT_VM_CASES:-labs realhost suites}
 # The suites cases.sh runs inside: these five always (see below), and
 # TUNA_VM_SUITES's, by default the other three steps'.
-VM_SUITES="test_01_cgroup test_02_unshare test_03_zfs_image test_04_pivot test_exercises"
+VM_SUITES="test_01_cgroup test_02_unshare test_03_zfs_image test_04_pivot test_08_harden test_exercises"
 for s in ${TUNA_VM_SUITES-test_05_veth test_06_nat test_07_stress}; do
     case " $VM_SUITES " in *" $s "*) ;; *) VM_SUITES="$VM_SUITES $s" ;; esac
 done
@@ -88,25 +88,6 @@ suite_teardown() {
     [ -n "$VM_TMP" ] && rm -rf "$VM_TMP"
 }
 
-vm_ran() {
-    if [ -n "$VM_MISSING" ]; then
-        skip_test "$VM_MISSING"
-        return 1
-    fi
-    if [ -n "$VM_BROKEN" ]; then
-        fail "$VM_BROKEN"
-        return 1
-    fi
-    return 0
-}
-
-console_tail() { tail -n 8 "$VM_LOG" 2>/dev/null | tr -d '\r' | tr '\n' '|'; }
-
-# case_line NAME: the PASS or FAIL line of case NAME, or nothing.
-case_line() {
-    tr -d '\r' <"$VM_LOG" | grep -m 1 -E "^TUNA-VM: (PASS|FAIL) $1( |$)"
-}
-
 # info_line NAME: the figures of INFO line NAME.
 info_line() {
     tr -d '\r' <"$VM_LOG" | sed -n "s/^TUNA-VM: INFO $1 //p" | head -n 1
@@ -123,7 +104,7 @@ assert_case() {
     esac
     line=$(case_line "$1")
     if [ -z "$line" ]; then
-        fail "case $1 never reported (run.sh status $VM_RC after ${VM_SECONDS}s); console: $(console_tail)"
+        fail "case $1 never reported (run.sh status $VM_RC after ${VM_SECONDS}s); console: $(console_tail 8)"
         return 0
     fi
     echo "$line"
@@ -135,8 +116,8 @@ assert_case() {
 
 test_vm_runs_every_case_and_powers_off() {
     vm_ran || return 0
-    assertEquals "run.sh's status (cases.sh's); console: $(console_tail)" 0 "$VM_RC"
-    assertTrue "cases.sh reached its end; console: $(console_tail)" \
+    assertEquals "run.sh's status (cases.sh's); console: $(console_tail 8)" 0 "$VM_RC"
+    assertTrue "cases.sh reached its end; console: $(console_tail 8)" \
         "tr -d '\r' <'$VM_LOG' | grep -q '^TUNA-VM: CASES-END'"
     assertTrue "the VM powered off" "tr -d '\r' <'$VM_LOG' | grep -q 'reboot: Power down'"
 }
@@ -182,11 +163,14 @@ test_lab_real_host_uses_zpools_and_leaves_the_machine_as_it_was() {
 
 # The step suites whose behaviour depends most on the machine run always;
 # TUNA_VM_SUITES adds others (by default 05, 06, 07; empty: none).
-ALWAYS_SUITES="test_01_cgroup test_02_unshare test_03_zfs_image test_04_pivot test_exercises"
+ALWAYS_SUITES="test_01_cgroup test_02_unshare test_03_zfs_image test_04_pivot test_08_harden test_exercises"
 test_suite_01_cgroup_passes_in_the_vm() { assert_case suite_test_01_cgroup suites; }
 test_suite_02_unshare_passes_in_the_vm() { assert_case suite_test_02_unshare suites; }
 test_suite_03_zfs_image_passes_on_openzfs_in_the_vm() { assert_case suite_test_03_zfs_image suites; }
 test_suite_04_pivot_passes_in_the_vm() { assert_case suite_test_04_pivot suites; }
+# The stock kernel's seccomp and masked paths, and --devices on v2 (a BPF
+# cgroup device program), which this machine's v1 devices controller hides.
+test_suite_08_harden_passes_in_the_vm() { assert_case suite_test_08_harden suites; }
 test_every_exercise_right_and_wrong_in_the_vm() { assert_case suite_test_exercises suites; }
 # Every other suite that ran passed, and each one asked for ran.
 test_the_other_suites_asked_for_pass_in_the_vm() {

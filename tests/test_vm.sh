@@ -17,7 +17,7 @@
 # Without qemu or a kernel package the tests skip with the reason (with
 # TUNA_MUST_RUN=1, fail).  Nothing stays on the host but the downloaded
 # kernel .deb in the cache directory (/var/cache/tuna-vm).
-# shellcheck disable=SC1091
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 VM_DIR=$TESTS_DIR/vm
@@ -69,29 +69,13 @@ suite_teardown() {
     [ -n "$VM_BUILD" ] && rm -rf "$VM_BUILD"
 }
 
-# vm_ran: skip (or, under TUNA_MUST_RUN, fail) when the VM could not run
-# here; fail when it could have but was not built.
-vm_ran() {
-    if [ -n "$VM_MISSING" ]; then
-        skip_test "$VM_MISSING"
-        return 1
-    fi
-    if [ -n "$VM_BROKEN" ]; then
-        fail "$VM_BROKEN"
-        return 1
-    fi
-    return 0
-}
-
-console_tail() { tail -n 5 "$VM_LOG" 2>/dev/null | tr -d '\r' | tr '\n' '|'; }
-
 # assert_case NAME: the VM printed "TUNA-VM: PASS NAME ...".
 assert_case() {
     local line
     vm_ran || return 0
-    line=$(tr -d '\r' <"$VM_LOG" | grep -m 1 -E "^TUNA-VM: (PASS|FAIL) $1( |$)")
+    line=$(case_line "$1")
     if [ -z "$line" ]; then
-        fail "case $1 never reported (qemu status $VM_RC after ${VM_SECONDS}s); console: $(console_tail)"
+        fail "case $1 never reported (qemu status $VM_RC after ${VM_SECONDS}s); console: $(console_tail 5)"
         return 0
     fi
     echo "$line"
@@ -100,10 +84,10 @@ assert_case() {
 
 test_vm_boots_pure_cgroup_v2_and_powers_off() {
     vm_ran || return 0
-    assertEquals "qemu's status (124: killed by the ${TUNA_VM_TIMEOUT}s timeout); console: $(console_tail)" \
+    assertEquals "qemu's status (124: killed by the ${TUNA_VM_TIMEOUT}s timeout); console: $(console_tail 5)" \
         0 "$VM_RC"
     assertTrue "the init script began" "grep -q '^TUNA-VM: BEGIN' '$VM_LOG'"
-    assertTrue "every case ran and init reached the end; console: $(console_tail)" \
+    assertTrue "every case ran and init reached the end; console: $(console_tail 5)" \
         "grep -q '^TUNA-VM: END' '$VM_LOG'"
     assertTrue "the kernel powered off (no panic)" "grep -q 'reboot: Power down' '$VM_LOG'"
     assertFalse "no kernel panic" "grep -q 'Kernel panic' '$VM_LOG'"
@@ -130,7 +114,7 @@ test_cgroup_memory_max_figures_recorded() {
     local lines
     vm_ran || return 0
     lines=$(grep -c '^TUNA-VM: INFO memory_max_figure' "$VM_LOG")
-    assertEquals "figures for 198M, 199M, 200M; console: $(console_tail)" 3 "$lines"
+    assertEquals "figures for 198M, 199M, 200M; console: $(console_tail 5)" 3 "$lines"
     assertTrue "200M under memory.max=209715200 is OOM-killed" \
         "grep -q 'memory_max_figure vm-bytes=200M memory.max=209715200 rc=1 oom_kill=1' '$VM_LOG'"
 }

@@ -33,6 +33,8 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 TUNA_ROOT=$(cd "$HERE/../.." && pwd)
 TUNA_BIN=${TUNA_BIN:-$TUNA_ROOT/bin}
+# shellcheck source=labs/measure/lib.sh
+. "$HERE/lib.sh"
 RUNS=50
 MIN_RUNS=10
 WARMUP=3
@@ -42,19 +44,7 @@ PERIOD_US=100000
 MEMORY_BYTES=209715200       # 200M, as 01-cgroup --memory 200M writes it
 TARGET_RATIO=0.2             # tuna <= 1/5 of cgroup-tools
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --runs) RUNS=${2:?--runs needs a number}; shift ;;
-    -h | --help) sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//; /^set -eu/d'; exit 0 ;;
-    *) echo "cgroup-bench: unknown option '$1'" >&2; exit 2 ;;
-    esac
-    shift
-done
-case "$RUNS" in '' | *[!0-9]*) echo "cgroup-bench: --runs '$RUNS': not a number" >&2; exit 2 ;; esac
-if [ "$RUNS" -lt "$MIN_RUNS" ]; then
-    echo "cgroup-bench: --runs $RUNS: a median needs at least $MIN_RUNS runs" >&2
-    exit 2
-fi
+runs_option cgroup-bench "$@"
 [ "$(id -u)" = 0 ] || { echo "cgroup-bench: needs root (cgroupfs)" >&2; exit 1; }
 [ -x "$TUNA_BIN/01-cgroup" ] || { echo "cgroup-bench: build first: make bin/01-cgroup" >&2; exit 1; }
 
@@ -145,34 +135,17 @@ if command -v hyperfine >/dev/null && command -v jq >/dev/null; then
     done
 else
     METHOD="interleaved loop, \$EPOCHREALTIME (hyperfine not installed)"
-    time_once() {
-        local start end
-        start=${EPOCHREALTIME/./}
-        (eval "$1") >/dev/null 2>&1 || return 1
-        end=${EPOCHREALTIME/./}
-        echo $((end - start))
-    }
-    for ((r = 0; r < WARMUP; r++)); do
-        for i in "${!NAMES[@]}"; do time_once "${COMMANDS[$i]}" >/dev/null || true; done
-    done
-    for ((r = 0; r < RUNS; r++)); do
-        for i in "${!NAMES[@]}"; do
-            t=$(time_once "${COMMANDS[$i]}") || { echo "${NAMES[$i]}: run $r failed" >&2; continue; }
-            echo "$t" >>"$WORK/times.${NAMES[$i]}"
-        done
-    done
+    time_rounds "$WARMUP" "$RUNS"
 fi
 [ -z "$(left_behind)" ] || echo "warning: left behind: $(left_behind)" >&2
 
-# median FILE: the median of the numbers in FILE, in microseconds.
-median() { sort -n "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 ms() { awk -v us="$1" 'BEGIN {printf "%.2f", us / 1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 declare -A MEDIAN MIN
 for name in "${NAMES[@]}"; do
     [ -s "$WORK/times.$name" ] || continue
-    MEDIAN[$name]=$(median "$WORK/times.$name")
+    MEDIAN[$name]=$(median_us "$WORK/times.$name")
     MIN[$name]=$(sort -n "$WORK/times.$name" | head -1)
 done
 [ -n "${MEDIAN[tuna]:-}" ] || { echo "cgroup-bench: tuna did not run" >&2; exit 1; }

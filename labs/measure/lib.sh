@@ -150,6 +150,66 @@ interleave() {
     done
 }
 
+# --- runs of whole commands (cgroup-bench, start-bench, net-bench) ---------------
+# These benches take one option, --runs N, report exit 1 where they cannot
+# run, and time each command as one integer of microseconds.
+
+# runs_option NAME ARGS...: --runs N (a whole number >= MIN_RUNS) and
+# -h/--help; sets RUNS.  Bad usage: the reason, exit 2.
+runs_option() {
+    local name=$1
+    shift
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --runs)
+            [ $# -ge 2 ] || { echo "$name: --runs needs a number" >&2; exit 2; }
+            RUNS=$2
+            shift
+            ;;
+        -h | --help) sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//; /^set -eu/d'; exit 0 ;;
+        *) echo "$name: unknown option '$1'" >&2; exit 2 ;;
+        esac
+        shift
+    done
+    case "$RUNS" in '' | *[!0-9]*) echo "$name: --runs '$RUNS': not a number" >&2; exit 2 ;; esac
+    if [ "$RUNS" -lt "$MIN_RUNS" ]; then
+        echo "$name: --runs $RUNS: a median needs at least $MIN_RUNS runs" >&2
+        exit 2
+    fi
+}
+
+# median_us FILE: the median of the whole numbers in FILE, one a line, as a
+# whole number (the mean of the middle two, rounded down, for an even count).
+median_us() { sort -n "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+
+# time_once CMD: one timed run of the shell command CMD, its wall time in
+# microseconds from bash's $EPOCHREALTIME (no fork for the clock itself).
+# CMD runs in a forked subshell that execs it, as hyperfine -N would.
+time_once() {
+    local start end
+    start=${EPOCHREALTIME/./}
+    (eval "$1") >/dev/null 2>&1 || return 1
+    end=${EPOCHREALTIME/./}
+    echo $((end - start))
+}
+
+# time_rounds WARMUP RUNS: the commands COMMANDS[i] (named NAMES[i]) one
+# after the other in each round, WARMUP rounds untimed, then RUNS timed into
+# $WORK/times.NAME; a failed run is said and left out.
+# shellcheck disable=SC2153  # NAMES and COMMANDS are the bench's
+time_rounds() {
+    local warmup=$1 runs=$2 r i t
+    for ((r = 0; r < warmup; r++)); do
+        for i in "${!NAMES[@]}"; do time_once "${COMMANDS[$i]}" >/dev/null || true; done
+    done
+    for ((r = 0; r < runs; r++)); do
+        for i in "${!NAMES[@]}"; do
+            t=$(time_once "${COMMANDS[$i]}") || { echo "${NAMES[$i]}: run $r failed" >&2; continue; }
+            echo "$t" >>"$WORK/times.${NAMES[$i]}"
+        done
+    done
+}
+
 # --- printing -----------------------------------------------------------------------
 
 # table TITLE: print the tab-separated lines on stdin as aligned columns,

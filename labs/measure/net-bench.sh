@@ -31,6 +31,8 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 TUNA_ROOT=$(cd "$HERE/../.." && pwd)
 TUNA_BIN=${TUNA_BIN:-$TUNA_ROOT/bin}
+# shellcheck source=labs/measure/lib.sh
+. "$HERE/lib.sh"
 RUNS=20
 MIN_RUNS=10
 WARMUP=2
@@ -38,8 +40,6 @@ SOURCE=172.17.0.0/16
 
 # --- inside the host namespace: the measurements ----------------------------
 
-# median_us FILE: the median of the numbers in FILE, one a line.
-median_us() { sort -n "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 
 # timed NAME CMD...: run CMD (quietly; it must succeed), add its time to
 # NAME's file.  The clock is read in this shell ($EPOCHREALTIME is "s.micro"),
@@ -158,19 +158,7 @@ fi
 
 # --- outside: options, the scratch world, and its teardown -------------------
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --runs) RUNS=${2:?--runs needs a number}; shift ;;
-    -h | --help) sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//; /^set -eu/d'; exit 0 ;;
-    *) echo "net-bench: unknown option '$1'" >&2; exit 2 ;;
-    esac
-    shift
-done
-case "$RUNS" in '' | *[!0-9]*) echo "net-bench: --runs '$RUNS': not a number" >&2; exit 2 ;; esac
-if [ "$RUNS" -lt "$MIN_RUNS" ]; then
-    echo "net-bench: --runs $RUNS: a median needs at least $MIN_RUNS runs" >&2
-    exit 2
-fi
+runs_option net-bench "$@"
 [ "$(id -u)" = 0 ] || { echo "net-bench: needs root (network namespaces)" >&2; exit 1; }
 for tool in ip nft iptables sysctl awk; do
     command -v "$tool" >/dev/null || { echo "net-bench: needs $tool (make deps)" >&2; exit 1; }

@@ -30,24 +30,14 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 TUNA_ROOT=$(cd "$HERE/../.." && pwd)
 TUNA_BIN=${TUNA_BIN:-$TUNA_ROOT/bin}
+# shellcheck source=labs/measure/lib.sh
+. "$HERE/lib.sh"
 RUNS=30
 MIN_RUNS=10
 WARMUP=3
 APPLETS="sh true mount umount mkdir rmdir"
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --runs) RUNS=${2:?--runs needs a number}; shift ;;
-    -h | --help) sed -n '2,/^set -eu/p' "$0" | sed 's/^# \{0,1\}//; /^set -eu/d'; exit 0 ;;
-    *) echo "start-bench: unknown option '$1'" >&2; exit 2 ;;
-    esac
-    shift
-done
-case "$RUNS" in '' | *[!0-9]*) echo "start-bench: --runs '$RUNS': not a number" >&2; exit 2 ;; esac
-if [ "$RUNS" -lt "$MIN_RUNS" ]; then
-    echo "start-bench: --runs $RUNS: a median needs at least $MIN_RUNS runs" >&2
-    exit 2
-fi
+runs_option start-bench "$@"
 [ "$(id -u)" = 0 ] || { echo "start-bench: needs root (namespaces, mounts)" >&2; exit 1; }
 for tool in busybox unshare; do
     command -v "$tool" >/dev/null || { echo "start-bench: needs $tool" >&2; exit 1; }
@@ -126,36 +116,18 @@ done
 NAMES=("${keep_names[@]}") COMMANDS=("${keep_commands[@]}")
 
 # --- measure -------------------------------------------------------------------
-# One timed run: wall time in microseconds from bash's $EPOCHREALTIME (no fork
-# for the clock itself).  The command runs in a forked subshell that execs it,
-# as hyperfine -N would; the "baseline" row is that cost with /bin/true alone.
-time_once() {
-    local start end
-    start=${EPOCHREALTIME/./}
-    (eval "$1") >/dev/null 2>&1 || return 1
-    end=${EPOCHREALTIME/./}
-    echo $((end - start))
-}
+# Each run timed with time_once (lib.sh): a forked subshell that execs the
+# command, as hyperfine -N would; the "baseline" row is that cost with
+# /bin/true alone.
+time_rounds "$WARMUP" "$RUNS"
 
-for ((r = 0; r < WARMUP; r++)); do
-    for i in "${!NAMES[@]}"; do time_once "${COMMANDS[$i]}" >/dev/null || true; done
-done
-for ((r = 0; r < RUNS; r++)); do
-    for i in "${!NAMES[@]}"; do
-        t=$(time_once "${COMMANDS[$i]}") || { echo "${NAMES[$i]}: run $r failed" >&2; continue; }
-        echo "$t" >>"$WORK/times.${NAMES[$i]}"
-    done
-done
-
-# median FILE: the median of the numbers in FILE, in microseconds.
-median() { sort -n "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 ms() { awk -v us="$1" 'BEGIN {printf "%.1f", us / 1000}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 declare -A MEDIAN MIN
 for name in "${NAMES[@]}"; do
     [ -s "$WORK/times.$name" ] || continue
-    MEDIAN[$name]=$(median "$WORK/times.$name")
+    MEDIAN[$name]=$(median_us "$WORK/times.$name")
     MIN[$name]=$(sort -n "$WORK/times.$name" | head -1)
 done
 [ -n "${MEDIAN[tuna]:-}" ] || { echo "start-bench: tuna did not run" >&2; exit 1; }

@@ -18,7 +18,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 OUT=${TUNA_VM_OUT:-/tmp/tuna-vm-out}
 mkdir -p "$OUT"
-SUITES="${TUNA_VM_SUITES:-test_01_cgroup test_02_unshare test_03_zfs_image test_04_pivot test_05_veth test_06_nat test_07_stress test_exercises}"
+SUITES="${TUNA_VM_SUITES:-test_01_cgroup test_02_unshare test_03_zfs_image test_04_pivot test_05_veth test_06_nat test_07_stress test_08_harden test_exercises}"
 
 line() { echo "TUNA-VM: $*"; }
 info() { line "INFO $*"; }
