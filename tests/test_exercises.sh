@@ -559,6 +559,11 @@ test_03b_passes_with_an_ext4_of_128_inodes_full_of_empty_files() {
     assertTrue "the report names the loop device and its file: $(cat "$TEST_TMP/report")" $?
     # Undo as the task says: the umount frees the loop device too.
     umount "$INODES_DIR"
+    local waited=0   # LO_FLAGS_AUTOCLEAR detaches it soon after the umount
+    while [ -n "$(losetup -j "$INODES_IMG")" ] && [ $waited -lt 50 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
     assertEquals "no loop device left on the file" "" "$(losetup -j "$INODES_IMG")"
     assertFalse "nothing mounted there" "grep -qF ' $INODES_DIR ' /proc/self/mountinfo"
 }
