@@ -79,7 +79,9 @@ network_picture() {
 stop_stress() {
     local p
     while read -r p; do
-        [ "$(cat "/proc/$p/comm" 2>/dev/null)" != 07-stress ] || kill "$p" 2>/dev/null
+        # A worker may exit between the two reads (its parent stops it):
+        # kill then finds no such process, which is what was wanted.
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" != 07-stress ] || kill "$p" 2>/dev/null || true
     done <"$(cgroup_dir memory "$LAB_CONTAINER_CGROUP")/cgroup.procs"
     wait "$1" 2>/dev/null || true   # 128+SIGTERM: stopped as asked
 }

@@ -213,7 +213,13 @@ step() {
     LAB_STEP=$1
     echo "$1" >"$LAB_RUN/step"
     if [ "$LAB_PAUSE" = 1 ] && [ "$1" != 1 ]; then
-        read -r -p "$(msg lib.press_enter "$1")" _ </dev/tty || true
+        # Enter from the terminal; without one (a session with no terminal,
+        # such as a script driving the demo), a line from standard input.
+        if { : </dev/tty; } 2>/dev/null; then
+            read -r -p "$(msg lib.press_enter "$1")" _ </dev/tty || true
+        else
+            read -r _ || true
+        fi
     fi
     local lesson
     echo
@@ -429,7 +435,13 @@ lab_run() {
     world_up
     # In the child, $$ is still this shell's PID: its parent to watch.
     LAB_PARENT=$$
-    ( set -e; "$@" ) &
+    # A background child reads from /dev/null, except where --pause has no
+    # terminal: then step waits for a line of this shell's standard input.
+    if [ "$LAB_PAUSE" = 1 ] && ! { : </dev/tty; } 2>/dev/null; then
+        ( set -e; "$@" ) <&0 &
+    else
+        ( set -e; "$@" ) &
+    fi
     child=$!
     echo "$child" >"$LAB_RUN/steps.pid"   # for teardown.sh, if this shell is killed
     trap 'signal=130' INT

@@ -5,7 +5,10 @@
 #     labs/teardown.sh: nothing left; a rerun right after works.
 #     (SIGINT at each step and one SIGKILL + rerun are in test_labs.sh.)
 #   - every per-step lab (labs/01-cgroup.sh ... 07-stress.sh) interrupted with
-#     SIGINT in its second step: its trap and teardown leave nothing.
+#     SIGINT in its second step (held there by --pause when it is too quick):
+#     its trap and teardown leave nothing.
+#   - --pause without a terminal waits for a line of standard input before
+#     each step after the first.
 #   - two labs with different --name at the same time (zfs and overlay):
 #     both pass, and neither touches the other's world.
 #   - 05-veth SIGKILLed before each of its netlink messages (strace
@@ -51,11 +54,12 @@ leftovers() {
 # process group of its own (setsid), with SIGINT back to its default: bash
 # starts a background command with SIGINT ignored, and a shell cannot trap
 # a signal ignored at its start (env --default-signal undoes that).  Sets
-# LAB_PID, which is also the process group's ID.
+# LAB_PID, which is also the process group's ID.  The lab reads standard
+# input from LAB_STDIN (default /dev/null).
 start_lab() {
     local out=$1
     shift
-    setsid env --default-signal=INT "$@" >"$out" 2>&1 &
+    setsid env --default-signal=INT "$@" <"${LAB_STDIN:-/dev/null}" >"$out" 2>&1 &
     LAB_PID=$!
     on_cleanup kill -KILL -- "-$LAB_PID"
 }
@@ -65,6 +69,18 @@ wait_for_step() {
     local _
     for _ in $(seq 600); do
         grep -q "^ Step $2\\." "$1" && return 0
+        kill -0 "$LAB_PID" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_for_step_file NAME N: until lab NAME has begun step N (its step
+# file, /run/tuna/NAME/step, which step writes before it pauses; 30 s).
+wait_for_step_file() {
+    local _
+    for _ in $(seq 600); do
+        [ "$(cat "/run/tuna/$1/step" 2>/dev/null)" = "$2" ] && return 0
         kill -0 "$LAB_PID" 2>/dev/null || return 1
         sleep 0.05
     done
@@ -95,37 +111,73 @@ test_lab_killed_at_each_step_then_teardown_leaves_nothing() {
     done
     # And the same name works again right after.
     run_capture "$TEST_TMP/out2" "$TEST_TMP/err2" "$LAB" --name "$name" --quiet --backend overlay
-    assertEquals "rerun after the kills: $(tail -12 "$TEST_TMP/out2")" 0 "$RC"
+    assertEquals "rerun after the kills: $(tail -12 "$TEST_TMP/out2") $(tail -5 "$TEST_TMP/err2")" 0 "$RC"
     assertTrue "rerun: every result held" "grep -q 'All [0-9]* results held' '$TEST_TMP/out2'"
     assertEquals "left behind after the rerun" "" "$(leftovers "$name")"
 }
 
 test_each_step_lab_interrupted_leaves_nothing() {
     require_root || return 0
-    local lab name rc step
+    local lab name rc
+    # --pause without a terminal waits for a line of standard input: a FIFO
+    # that this shell holds open and never writes keeps a lab at step 2.
+    mkfifo "$TEST_TMP/enter"
+    exec 7<>"$TEST_TMP/enter"
     for lab in 01-cgroup 02-unshare 03-zfs-image 04-pivot 05-veth 06-nat 07-stress; do
         name=$(lab_name)
         on_cleanup "$TEARDOWN" --name "$name"
-        for step in 2 1; do
-            start_lab "$TEST_TMP/out" "$TUNA_ROOT/labs/$lab.sh" --name "$name" --quiet \
-                --backend overlay
-            wait_for_step "$TEST_TMP/out" "$step" ||
-                fail "labs/$lab.sh never reached step $step: $(tail -5 "$TEST_TMP/out")"
+        # First in the middle of step 2, wherever the signal meets it.
+        start_lab "$TEST_TMP/out" "$TUNA_ROOT/labs/$lab.sh" --name "$name" --quiet \
+            --backend overlay
+        wait_for_step "$TEST_TMP/out" 2 ||
+            fail "labs/$lab.sh never reached step 2: $(tail -5 "$TEST_TMP/out")"
+        kill -INT "$LAB_PID"
+        rc=0
+        wait "$LAB_PID" || rc=$?
+        # A short lab (02-unshare's steps take milliseconds) can finish
+        # between its banner and the signal on a busy machine.  Then again,
+        # held by --pause at the start of step 2, after step 1 built its part.
+        if [ "$rc" = 0 ] && grep -q 'All [0-9]* results held' "$TEST_TMP/out"; then
+            LAB_STDIN=$TEST_TMP/enter start_lab "$TEST_TMP/out" "$TUNA_ROOT/labs/$lab.sh" \
+                --name "$name" --quiet --backend overlay --pause
+            wait_for_step_file "$name" 2 ||
+                fail "labs/$lab.sh --pause never reached step 2: $(tail -5 "$TEST_TMP/out")"
+            assertFalse "labs/$lab.sh --pause waits at step 2" \
+                "grep -q '^ Step 2\\.' '$TEST_TMP/out'"
             kill -INT "$LAB_PID"
             rc=0
             wait "$LAB_PID" || rc=$?
-            # A short lab (04-pivot's last steps take milliseconds) can finish
-            # between its banner and the signal on a busy machine: then the
-            # signal met no step, and the same lab is interrupted at step 1.
-            if [ "$rc" != 0 ] || ! grep -q 'All [0-9]* results held' "$TEST_TMP/out"; then
-                break
-            fi
-        done
+        fi
         assertEquals "labs/$lab.sh interrupted: exit status" 130 "$rc"
         assertEquals "left behind by labs/$lab.sh after SIGINT" "" "$(leftovers "$name")"
         "$TEARDOWN" --name "$name" >/dev/null 2>&1
         assertEquals "left behind by labs/$lab.sh after teardown" "" "$(leftovers "$name")"
     done
+    exec 7>&-
+}
+
+test_pause_waits_for_a_line_of_input_before_each_step() {
+    require_root || return 0
+    local name rc=0 n steps
+    name=$(lab_name)
+    on_cleanup "$TEARDOWN" --name "$name"
+    mkfifo "$TEST_TMP/enter"
+    exec 7<>"$TEST_TMP/enter"
+    LAB_STDIN=$TEST_TMP/enter start_lab "$TEST_TMP/out" "$TUNA_ROOT/labs/02-unshare.sh" \
+        --name "$name" --quiet --backend overlay --pause
+    steps=$(grep -c '^ *step [0-9]' "$TUNA_ROOT/labs/02-unshare.sh")
+    assertTrue "labs/02-unshare.sh has steps after the first: $steps" "[ '$steps' -ge 2 ]"
+    for n in $(seq 2 "$steps"); do
+        wait_for_step_file "$name" "$n" || { fail "never reached step $n"; break; }
+        sleep 0.3   # time enough to print a banner that should not be there
+        assertFalse "step $n waits for Enter: $(tail -3 "$TEST_TMP/out")" \
+            "grep -q '^ Step $n\\.' '$TEST_TMP/out'"
+        echo >&7
+    done
+    wait "$LAB_PID" || rc=$?
+    exec 7>&-
+    assertEquals "labs/02-unshare.sh --pause: $(tail -5 "$TEST_TMP/out")" 0 "$rc"
+    assertTrue "every result held" "grep -q 'All [0-9]* results held' '$TEST_TMP/out'"
 }
 
 # Two worlds at once: same addresses, same image names, different --name,

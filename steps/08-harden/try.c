@@ -415,6 +415,12 @@ static void try_i386(const char *arg, struct result *res)
 
 	(void)arg;
 	report_child(status, ret, err, "int $0x80 getpid (AUDIT_ARCH_I386)", res);
+	/* A kernel without IA32 emulation (not built in, or ia32_emulation=0
+	 * on its command line) has no i386 gate: int $0x80 faults, filter or
+	 * not.  That door is shut before any filter can see it. */
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV)
+		strncat(res->detail, " (no i386 gate: this kernel runs without IA32 emulation)",
+			sizeof(res->detail) - strlen(res->detail) - 1);
 }
 
 static void try_x32(const char *arg, struct result *res)
