@@ -7,6 +7,26 @@ set -u
 lab_init "$@"
 export LAB_NETWORK=0   # no network namespaces needed
 
+# overlay_size_limit: on an overlay pool, clone --size shown for real where
+# the pool is an XFS with project quotas (statfs's type of the store).
+overlay_size_limit() {
+    local fs small=$CONTAINER-8M err size
+    fs=$(stat -f -c %T "$LAB_STORE")
+    if [ "$fs" != xfs ]; then
+        say "$(msg l03.quota.skip "$fs")"
+        return 0
+    fi
+    say "$(msg l03.quota.why)"
+    ours zfs_tool "${X[@]}" clone "$SNAPSHOT" "$small" --size 8M
+    ours xfs_quota -x -c 'report -p -h' "$LAB_STORE" || true
+    err=$(dd if=/dev/zero of="$LAB_STORE/containers/$small/big" bs=1M count=16 2>&1 >/dev/null) || true
+    say "dd: $(echo "$err" | head -n 1)"
+    size=$(stat -c %s "$LAB_STORE/containers/$small/big")
+    check "$(msg l03.quota.check "$size")" \
+        eval "[[ \$err == *'No space left on device'* ]] && (( $size > 0 && $size <= 8 << 20 ))"
+    ours zfs_tool "${X[@]}" destroy "$small"
+}
+
 lab_steps() {
     step 1 "$(msg l03.s1.title)"
     post "zpool create zpools /dev/sda5"
@@ -34,6 +54,7 @@ lab_steps() {
     check "$(msg l03.s3.not_in_image)" \
         [ ! -e "$LAB_STORE/images/$IMAGE/hello" ]
     ours zfs_tool list
+    if [ -d "$LAB_STORE/overlay2" ]; then overlay_size_limit; fi
 
     step 4 "$(msg l03.inodes.title)"
     say "$(msg l03.inodes.why1)"

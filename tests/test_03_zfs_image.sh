@@ -674,6 +674,57 @@ test_overlay_on_xfs_is_refused_with_a_hint_where_xfs_has_no_quota() {
     assertEquals "nothing left" "" "$(nothing_of "$pool" "$store")"
 }
 
+# fstype_at DIR: the file system mounted at DIR, from mountinfo.
+fstype_at() {
+    awk -v m="$1" '$5 == m {for (i = 7; $i != "-"; i++); print $(i + 1)}' /proc/self/mountinfo
+}
+
+# Without --fs, overlay's pool is an XFS where XFS has project quotas (and
+# --size leaves mkfs.xfs its 300M), a tmpfs elsewhere; --explain says which.
+test_overlay_pool_default_fs_is_xfs_where_xfs_has_quota_else_tmpfs() {
+    local pool store want
+    requirements overlay || return 0
+    want=tmpfs
+    if xfs_quota_works && command -v mkfs.xfs >/dev/null; then want=xfs; fi
+    pool=$(unique_name tdf)
+    store=$TEST_TMP/df-store
+    on_cleanup destroy_store "$store"
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$TOOL" -x --backend overlay --pool "$pool" \
+        --store "$store" pool create --size 320M
+    assertEquals "pool create: $(cat "$TEST_TMP/err")" 0 "$RC"
+    assertEquals "mountinfo: the pool's file system" "$want" "$(fstype_at "$store")"
+    assertTrue "--explain says which and why" "grep -qi '^# an\? $want pool' '$TEST_TMP/err'"
+    "$TOOL" --store "$store" pool destroy || fail "pool destroy"
+    assertEquals "nothing left" "" "$(nothing_of "$pool" "$store")"
+    # Below mkfs.xfs's minimum the default is a tmpfs everywhere.
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" "$TOOL" -x --backend overlay --pool "$pool" \
+        --store "$store" pool create --size 64M
+    assertEquals "pool create --size 64M: $(cat "$TEST_TMP/err")" 0 "$RC"
+    assertEquals "mountinfo: a 64M pool is a tmpfs" tmpfs "$(fstype_at "$store")"
+    assertTrue "--explain says why" "grep -q '^# a tmpfs pool: ' '$TEST_TMP/err'"
+    # --fs tmpfs forces a tmpfs even where XFS has quotas.
+    "$TOOL" --store "$store" pool destroy || fail "pool destroy"
+    "$TOOL" --backend overlay --pool "$pool" --store "$store" pool create --size 320M --fs tmpfs ||
+        fail "pool create --fs tmpfs"
+    assertEquals "mountinfo: --fs tmpfs" tmpfs "$(fstype_at "$store")"
+}
+
+# An explicit --fs xfs below mkfs.xfs's minimum is bad usage.
+test_overlay_xfs_pool_below_300M_is_exit_2() {
+    local store
+    requirements overlay || return 0
+    if ! xfs_quota_works || ! command -v mkfs.xfs >/dev/null; then
+        echo "XFS has no quotas here: --fs xfs is refused first (exit 1)"
+        return 0
+    fi
+    store=$TEST_TMP/small-xfs
+    on_cleanup destroy_store "$store"
+    assert_one_line_failure 2 "$TOOL" --backend overlay --pool "$(unique_name tsx)" --store "$store" \
+        pool create --fs xfs --size 64M
+    assertContains "says the minimum" "$(cat "$TEST_TMP/err")" "at least 300M"
+    assertEquals "nothing mounted" "" "$(fstype_at "$store")"
+}
+
 test_clone_size_needs_an_xfs_overlay_pool() {
     requirements overlay || return 0
     new_store overlay

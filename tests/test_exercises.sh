@@ -203,7 +203,7 @@ test_run_as_a_user_exits_2_and_says_run_it_as_root() {
 
 test_run_prints_every_task_and_the_readme_has_it() {
     local n title prefix readme
-    for n in 01 02 03 04 05 05b 06 07 07b; do
+    for n in 01 02 03 03b 04 05 05b 06 07 07b; do
         run_exercise "$n" --task
         assertEquals "exit status of run $n --task" 0 "$RC"
         title=$(head -n 1 "$TEST_TMP/report")
@@ -511,6 +511,106 @@ test_03_the_image_as_upperdir_fails_and_says_writes_go_into_it() {
     on_cleanup umount "$TEST_TMP/clone"
     EX_IMAGE=$TEST_TMP/image EX_CLONE=$TEST_TMP/clone assert_exercise_fails_saying 03 \
         "is the clone's upperdir: every write in the container goes into the image itself"
+}
+
+# --- 03b: a file system out of inodes with its space free -----------------------------------------
+
+# inodes_fs KIND: a file system mounted at $INODES_DIR, as the task (ext4 on
+# a loop file with 128 inodes), or a wrong one: ext4-many (mkfs's default
+# inodes), tmpfs, btrfs.  Unmounted (and so its loop device freed) by cleanup.
+inodes_fs() {
+    INODES_DIR=$TEST_TMP/inodes-$1/mnt
+    INODES_IMG=$TEST_TMP/inodes-$1/fs.img
+    mkdir -p "$INODES_DIR"
+    on_cleanup umount_inodes_fs "$INODES_DIR"
+    case $1 in
+    ext4) truncate -s 16M "$INODES_IMG" && mkfs.ext4 -q -N 128 "$INODES_IMG" ;;
+    ext4-many) truncate -s 16M "$INODES_IMG" && mkfs.ext4 -q "$INODES_IMG" ;;
+    btrfs) truncate -s 128M "$INODES_IMG" && mkfs.btrfs -q "$INODES_IMG" >/dev/null ;;
+    tmpfs) mount -t tmpfs -o size=16M,nr_inodes=64 tmpfs "$INODES_DIR"; return ;;
+    esac || fail "mkfs $1"
+    mount -o loop "$INODES_IMG" "$INODES_DIR" || fail "mount -o loop $INODES_IMG"
+}
+
+umount_inodes_fs() {
+    if grep -qF " $1 " /proc/self/mountinfo; then umount "$1"; fi
+    return 0
+}
+
+# fill_with_empty_files DIR: touch until the kernel refuses (at most 5000).
+fill_with_empty_files() {
+    local i=0
+    while [ $i -lt 5000 ] && touch "$1/f$i" 2>/dev/null; do i=$((i + 1)); done
+}
+
+require_inodes_tools() {
+    require_root || return 1
+    require_command mkfs.ext4 e2fsprogs || return 1
+    require_feature "loop devices" test -e /dev/loop-control
+}
+
+test_03b_passes_with_an_ext4_of_128_inodes_full_of_empty_files() {
+    require_inodes_tools || return 0
+    inodes_fs ext4
+    fill_with_empty_files "$INODES_DIR"
+    assertEquals "statfs: no inode free" 0 "$(stat -f -c %d "$INODES_DIR")"
+    EX_INODES_DIR=$INODES_DIR assert_exercise_passes 03b
+    grep -Eq -- "$(tmsg_re ex03b.loop.1 '/dev/loop[0-9]+' "$INODES_IMG")" "$TEST_TMP/report"
+    assertTrue "the report names the loop device and its file: $(cat "$TEST_TMP/report")" $?
+    # Undo as the task says: the umount frees the loop device too.
+    umount "$INODES_DIR"
+    local waited=0   # LO_FLAGS_AUTOCLEAR detaches it soon after the umount
+    while [ -n "$(losetup -j "$INODES_IMG")" ] && [ $waited -lt 50 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    assertEquals "no loop device left on the file" "" "$(losetup -j "$INODES_IMG")"
+    assertFalse "nothing mounted there" "grep -qF ' $INODES_DIR ' /proc/self/mountinfo"
+}
+
+test_03b_nothing_mounted_fails_and_says_so() {
+    require_root || return 0
+    mkdir -p "$TEST_TMP/plain"
+    EX_INODES_DIR=$TEST_TMP/plain assert_exercise_fails_saying 03b \
+        "nothing is mounted at $TEST_TMP/plain" "mount -o loop /var/tmp/tuna-inodes.img $TEST_TMP/plain"
+    assertEquals "only that is WRONG (the rest not checked)" 1 "$(grep -c '^  WRONG: ' "$TEST_TMP/report")"
+}
+
+test_03b_ext4_not_yet_full_fails_and_says_keep_making_files() {
+    require_inodes_tools || return 0
+    inodes_fs ext4
+    touch "$INODES_DIR/a" "$INODES_DIR/b"
+    EX_INODES_DIR=$INODES_DIR assert_exercise_fails_saying 03b \
+        "inodes are still free (statfs f_ffree): keep making files"
+    assertEquals "only the inodes are WRONG" 1 "$(grep -c '^  WRONG: ' "$TEST_TMP/report")"
+}
+
+test_03b_blocks_full_fails_and_says_the_space_ran_out_not_the_inodes() {
+    require_inodes_tools || return 0
+    inodes_fs ext4-many
+    dd if=/dev/zero of="$INODES_DIR/big" bs=1M count=64 2>/dev/null
+    assertTrue "statfs: inodes still free" "[ $(stat -f -c %d "$INODES_DIR") -gt 0 ]"
+    EX_INODES_DIR=$INODES_DIR assert_exercise_fails_saying 03b \
+        "the space ran out, not the inodes" "the space is used, so this ENOSPC says nothing about inodes"
+}
+
+test_03b_a_tmpfs_fails_and_says_no_loop_device() {
+    require_root || return 0
+    inodes_fs tmpfs
+    fill_with_empty_files "$INODES_DIR"
+    assertEquals "statfs: the tmpfs's inodes are used up" 0 "$(stat -f -c %d "$INODES_DIR")"
+    EX_INODES_DIR=$INODES_DIR assert_exercise_fails_saying 03b \
+        "not from a loop device on a file" "the file system is a tmpfs: it has no device"
+}
+
+test_03b_a_btrfs_fails_and_says_its_inodes_are_dynamic() {
+    require_inodes_tools || return 0
+    require_command mkfs.btrfs btrfs-progs || return 0
+    require_feature "btrfs" sh -c 'grep -qw btrfs /proc/filesystems || modprobe -q btrfs' || return 0
+    inodes_fs btrfs
+    touch "$INODES_DIR/a"
+    EX_INODES_DIR=$INODES_DIR assert_exercise_fails_saying 03b \
+        "the file system is btrfs, which makes inodes as files need them (dynamic inodes)"
 }
 
 # --- 04: pivot_root, its own /proc, no old root ---------------------------------------------------

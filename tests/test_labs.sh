@@ -195,6 +195,31 @@ test_each_step_lab_runs_alone_and_leaves_nothing() {
     done
 }
 
+# On overlay, lab 03 shows clone --size for real where the pool is an XFS
+# with project quotas (the default there), and says in a line why not
+# where it is a tmpfs.  The pool's type is read from mountinfo mid-run
+# through the lab's own check of the write: ENOSPC at no more than 8M.
+test_lab_03_on_overlay_shows_the_size_limit_where_the_pool_is_xfs() {
+    require_root || return 0
+    local name
+    name=$(lab_name)
+    on_cleanup "$TEARDOWN" --name "$name"
+    run_capture "$TEST_TMP/out" "$TEST_TMP/err" \
+        "$TUNA_ROOT/labs/03-zfs-image.sh" --name "$name" --quiet --backend overlay
+    assertEquals "exit status: $(tail -12 "$TEST_TMP/out") $(tail -3 "$TEST_TMP/err")" 0 "$RC"
+    assertTrue "every result held" "grep -Eq '$ALL_HELD' '$TEST_TMP/out'"
+    if { [ -e /proc/fs/xfs/xqmstat ] || { modprobe -q xfs 2>/dev/null && [ -e /proc/fs/xfs/xqmstat ]; }; } &&
+        command -v mkfs.xfs >/dev/null; then
+        assertTrue "the 8M container's write stopped with ENOSPC" \
+            "grep -Eq '^  \\[ ok \\] $(tmsg_re l03.quota.check '[0-9]+')' '$TEST_TMP/out'"
+        assertTrue "dd's own error is ENOSPC" "grep -q '^  dd: .*No space left on device' '$TEST_TMP/out'"
+    else
+        assertTrue "says why it skips the size limit" \
+            "grep -Eq '$(tmsg_re l03.quota.skip tmpfs)' '$TEST_TMP/out'"
+    fi
+    assertEquals "left behind" "" "$(leftovers "$name")"
+}
+
 test_lab_refuses_bad_options() {
     local rc
     rc=0; "$LAB" --name 'a/b' >/dev/null 2>&1 || rc=$?

@@ -24,11 +24,12 @@
  * {images,snapshots,containers}/NAME -> ../../overlay2/<id>.
  *
  * What each command does:
- *   pool create    a tmpfs of --size at STORE: Docker keeps overlay2 on the
- *                  host's disk; a tmpfs makes the pool a thing that `pool
- *                  destroy` removes.  With --fs xfs, an XFS with project
- *                  quotas on a loop device instead (overlay-quota.c), so
- *                  that `clone --size` can limit a container
+ *   pool create    an XFS with project quotas on a loop device where the
+ *                  kernel has them (overlay-quota.c; --fs xfs forces it),
+ *                  so that `clone --size` can limit a container; else a
+ *                  tmpfs of --size at STORE (--fs tmpfs forces it): Docker
+ *                  keeps overlay2 on the host's disk; either makes the
+ *                  pool a thing that `pool destroy` removes
  *   image create   a bottom layer; its diff is bind-mounted at STORE/images/NAME
  *   snapshot       freezes the image's top layer (`committed`), shows it
  *                  read-only at STORE/images/NAME@TAG, and puts a new
@@ -146,7 +147,7 @@ static void overlay_pool_create(struct store *s, const struct pool_options *opt)
 	};
 	char data[64], path[PATH_MAX];
 
-	if (opt->fs && strcmp(opt->fs, "xfs") == 0) {
+	if (opt->fs ? strcmp(opt->fs, "xfs") == 0 : xfs_pool_by_default(opt)) {
 		xfs_pool_create(s, opt);   /* overlay-quota.c: per-container limits */
 	} else {
 		if (opt->device)

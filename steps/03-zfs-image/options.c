@@ -214,6 +214,7 @@ void parse_command_line(int argc, char **argv, struct options *opt)
 		die_usage("--size belongs to 'pool create' and 'clone'");
 	if (size_given && cmd == CMD_CLONE)
 		opt->clone_size = opt->pool_opt.size;
+	opt->pool_opt.size_given = size_given;
 	if ((opt->busybox || from_host) && cmd != CMD_IMAGE_POPULATE)
 		die_usage("--busybox and --from-host belong to 'image populate'");
 	if (opt->json && cmd != CMD_LIST)

@@ -64,6 +64,32 @@ const char *xfs_quota_unavailable(void)
 	return NULL;
 }
 
+/*
+ * Without --fs the pool is an XFS where one with quotas can be made here,
+ * for then `clone --size` works as Docker's --storage-opt size= does; a
+ * tmpfs elsewhere.  The test reads /proc/fs/xfs/xqmstat after the module is
+ * in (what the mount would load anyway): the kernel makes that file only when
+ * built with CONFIG_XFS_QUOTA.  mkfs.xfs refuses less than 300M, so an
+ * explicit smaller --size keeps the tmpfs; the default 1G is a sparse file.
+ */
+int xfs_pool_by_default(const struct pool_options *opt)
+{
+	const char *why = xfs_quota_unavailable();
+
+	if (why) {
+		explain_note("# a tmpfs pool: %s", why);
+		return 0;
+	}
+	if (!opt->device && opt->size < XFS_MIN_SIZE) {
+		explain_note("# a tmpfs pool: --size is below the %lluM mkfs.xfs needs",
+			     XFS_MIN_SIZE >> 20);
+		return 0;
+	}
+	explain_note("# an XFS pool (--fs xfs): the kernel's XFS has project quotas, "
+		     "so clone --size can limit a container (--fs tmpfs for a tmpfs)");
+	return 1;
+}
+
 /* The pool: an XFS with project quotas on a loop device (or the user's device). */
 void xfs_pool_create(struct store *s, const struct pool_options *opt)
 {

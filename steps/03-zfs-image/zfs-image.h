@@ -71,6 +71,7 @@ struct pool_options {
 	uint64_t size;                       /* --size, bytes */
 	const char *device;                  /* --device, or NULL */
 	const char *fs;                      /* --fs tmpfs|xfs (overlay), or NULL */
+	int size_given;                      /* --size was on the command line */
 };
 
 /*
@@ -263,6 +264,8 @@ int overlay_list(struct store *s, struct entry *entries);
 
 /* NULL when an XFS with project quotas can be made here, else why not. */
 const char *xfs_quota_unavailable(void);
+/* Without --fs: 1 for XFS (quotas here, and room for mkfs.xfs), 0 for a tmpfs; says why. */
+int xfs_pool_by_default(const struct pool_options *opt);
 /* The pool as an XFS mounted with prjquota at STORE; sets s->fs. */
 void xfs_pool_create(struct store *s, const struct pool_options *opt);
 /* Project ID of directory PATH, or -errno. */
