@@ -20,7 +20,7 @@ overlay_size_limit() {
     ours zfs_tool "${X[@]}" clone "$SNAPSHOT" "$small" --size 8M
     ours xfs_quota -x -c 'report -p -h' "$LAB_STORE" || true
     err=$(dd if=/dev/zero of="$LAB_STORE/containers/$small/big" bs=1M count=16 2>&1 >/dev/null) || true
-    say "dd: $(echo "$err" | head -n 1)"
+    say "$(echo "$err" | head -n 1)"
     size=$(stat -c %s "$LAB_STORE/containers/$small/big")
     check "$(msg l03.quota.check "$size")" \
         eval "[[ \$err == *'No space left on device'* ]] && (( $size > 0 && $size <= 8 << 20 ))"
