@@ -312,6 +312,15 @@ static int take_mount_source(const struct mount_entry *m, void *arg)
 	return 0;   /* on: the newest mount there is the one that shows */
 }
 
+int mount_source(const char *path, char *device, size_t size)
+{
+	struct mount_source ms = { .path = path };
+
+	mountinfo_each(NULL, take_mount_source, &ms);
+	snprintf(device, size, "%s", ms.device);
+	return ms.device[0] ? 0 : -1;
+}
+
 /* The loop device FILE is bound to, from sysfs: 1 and its name in DEVICE, or 0. */
 static int loop_of_file(const char *file, char *device, size_t size)
 {
@@ -346,26 +355,25 @@ void loop_wait_detached(const char *file)
 
 static void btrfs_pool_destroy(struct store *s)
 {
-	struct mount_source ms = { .path = s->dir };
-	char sys_loop[PATH_MAX];
+	char device[PATH_MAX], sys_loop[PATH_MAX];
 
 	/* 1. Unmount; the last reference to the loop device goes with it. */
-	mountinfo_each(NULL, take_mount_source, &ms);
+	mount_source(s->dir, device, sizeof(device));
 	umount_or_die("umount /zpools", s->dir);
 
 	/* 2. Autoclear detaches the loop device; wait until sysfs shows it. */
-	if (strncmp(ms.device, "/dev/loop", 9) == 0) {
+	if (strncmp(device, "/dev/loop", 9) == 0) {
 		int waited = 0;
 
-		path_format(sys_loop, "/sys/block/%s/loop/backing_file", ms.device + 5);
+		path_format(sys_loop, "/sys/block/%s/loop/backing_file", device + 5);
 		while (path_exists(sys_loop) && waited < LOOP_DETACH_TIMEOUT_MS) {
 			sleep_ms(POLL_STEP_MS);
 			waited += POLL_STEP_MS;
 		}
 		if (path_exists(sys_loop))
 			die("%s is still attached %d s after the unmount (LO_FLAGS_AUTOCLEAR); "
-			    "see losetup -l", ms.device, LOOP_DETACH_TIMEOUT_MS / 1000);
-		explain_note("# %s detached by LO_FLAGS_AUTOCLEAR after %d ms", ms.device, waited);
+			    "see losetup -l", device, LOOP_DETACH_TIMEOUT_MS / 1000);
+		explain_note("# %s detached by LO_FLAGS_AUTOCLEAR after %d ms", device, waited);
 	}
 
 	/* 3. The file and the directory, if this tool made them. */

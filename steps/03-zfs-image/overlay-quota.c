@@ -120,28 +120,10 @@ void xfs_pool_create(struct store *s, const struct pool_options *opt)
 }
 
 /* The block device under STORE, for quotactl: mountinfo's source. */
-struct source_of {
-	const char *path;
-	char device[PATH_MAX];
-};
-
-static int take_source(const struct mount_entry *m, void *arg)
-{
-	struct source_of *so = arg;
-
-	if (strcmp(m->mount_point, so->path) == 0)
-		snprintf(so->device, sizeof(so->device), "%s", m->source);
-	return 0;
-}
-
 static void store_device(const struct store *s, char *device)
 {
-	struct source_of so = { .path = s->dir };
-
-	mountinfo_each(NULL, take_source, &so);
-	if (!so.device[0])
+	if (mount_source(s->dir, device, PATH_MAX) < 0)
 		die("%s is not mounted", s->dir);
-	snprintf(device, PATH_MAX, "%s", so.device);
 }
 
 static void describe_fsxattr(char *buf, size_t size, const void *arg)

@@ -220,6 +220,9 @@ int dm_each_device(int (*fn)(const char *name, void *arg), void *arg);
 /* A free loop device bound to FILE, autoclear on: its name in DEVICE, its
  * open fd returned (the device stays while that or a user holds it). */
 int loop_attach(const char *file, char *device, size_t size);
+/* The device mounted at PATH (mountinfo's source of the newest mount there)
+ * into DEVICE: 0, or -1 (DEVICE empty) when nothing is mounted there. */
+int mount_source(const char *path, char *device, size_t size);
 /* Wait until no loop device is bound to FILE (autoclear); die after 5 s. */
 void loop_wait_detached(const char *file);
 
