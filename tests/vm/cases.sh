@@ -607,7 +607,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # bench_pool BACKEND STORE: a pool of BACKEND ("overlay-xfs": overlay on XFS).
 bench_pool() {
     case $1 in
-    overlay) 03-zfs-image --backend overlay --pool bench --store "$2" pool create --size 400M ;;
+    overlay) 03-zfs-image --backend overlay --pool bench --store "$2" pool create --fs tmpfs --size 400M ;;
     overlay-xfs) 03-zfs-image --backend overlay --pool bench --store "$2" pool create --fs xfs --size 400M ;;
     *) 03-zfs-image --backend "$1" --pool bench --store "$2" pool create --size 400M ;;
     esac
